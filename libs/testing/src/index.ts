@@ -1,0 +1,3 @@
+// Public surface of @brix/testing: helpers for integration tests that use real servers and processes.
+export * from './nats-server';
+export * from './wait';
