@@ -51,6 +51,25 @@ const depConstraints = [
   },
   // scope: which part of the system it serves. Shared code serves everyone and depends on no service scope.
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: ['scope:engine', 'scope:shared'] },
+  { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:gateway', 'scope:shared'] },
+  { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:runtime', 'scope:shared'] },
+  { sourceTag: 'scope:control', onlyDependOnLibsWithTags: ['scope:control', 'scope:shared'] },
+  // The simulation composes the engine model with the gateway's real routing code.
+  { sourceTag: 'scope:sim', onlyDependOnLibsWithTags: ['scope:sim', 'scope:engine', 'scope:gateway', 'scope:shared'] },
+  // The CLI, benchmarks and e2e tests drive the whole system.
+  {
+    sourceTag: 'scope:tooling',
+    onlyDependOnLibsWithTags: [
+      'scope:tooling',
+      'scope:sim',
+      'scope:engine',
+      'scope:gateway',
+      'scope:runtime',
+      'scope:control',
+      'scope:shared',
+    ],
+  },
 ];
 
 // Tests may also use the test helpers (@brix/testing); production code may not.

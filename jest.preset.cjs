@@ -14,6 +14,7 @@ const esmOnly = [
   'jsonpath-plus',
   'rfc4648',
   'cookie',
+  'llama3-tokenizer-js',
 ];
 
 const moduleNameMapper = {};

@@ -22,7 +22,7 @@ if (!existsSync(entry)) {
 const outIdx = rest.indexOf('--outdir');
 const outdir = outIdx >= 0 ? resolve(rest[outIdx + 1]) : join(root, 'dist', 'apps', name);
 
-export const EXTERNAL = ['zeromq', 'pino', 'thread-stream', 'llama3-tokenizer-js', 'xxhash-wasm', 'highs'];
+const EXTERNAL = ['zeromq', 'pino', 'thread-stream'];
 
 await build({
   entryPoints: [entry],
