@@ -2,11 +2,12 @@
 export async function waitFor<T>(
   probe: () => T | Promise<T>,
   what: string,
-  { timeoutMs = 10_000, intervalMs = 20 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { timeoutMs = 10_000, intervalMs = 20, signal }: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    if (signal?.aborted) throw new Error(`stopped waiting for ${what}`, { cause: signal.reason });
     try {
       const value = await probe();
       if (value) return value as NonNullable<T>;
