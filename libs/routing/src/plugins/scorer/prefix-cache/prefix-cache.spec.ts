@@ -1,0 +1,171 @@
+import { createRouter } from '../../../create-router';
+import { type Router } from '../../../framework/router';
+import { blocks, chain, choose, context, engine, request } from '../../../testing/fixtures';
+import { type EngineView } from '../../../types';
+
+/** Document A: 20 blocks shared by every question about it; each question adds 3 blocks of its own. */
+const question = (q: string, doc = 'A', n = 20) => chain(blocks(doc, n, q, 3));
+
+/** Teaches the router that `engineId` served `hashes`, by routing them there (any strategy learns). */
+function teach(router: Router, engineId: string, hashes: bigint[]): void {
+  router.route(request({ prefixHashes: hashes }), [engine(engineId)], context(), 'least-request');
+}
+
+const idle = (n: number, fields: Record<string, Partial<EngineView>> = {}) =>
+  Array.from({ length: n }, (_, i) => engine(`e${i + 1}`, fields[`e${i + 1}`] ?? {}));
+
+describe('prefix-cache', () => {
+  it('sends a request back to the engine that served its shared prefix', () => {
+    const router = createRouter();
+    const engines = idle(4);
+    // Nothing learned yet: every engine is idle, the tie goes to a seeded draw.
+    const first = choose('prefix-cache', engines, { prefixHashes: question('q1') }, router);
+    expect(first.reason).toBe('no prefix match; least loaded');
+    // Same document, another question: 20 of its 23 blocks were served by the first engine.
+    for (const q of ['q2', 'q3', 'q4']) {
+      const again = choose('prefix-cache', engines, { prefixHashes: question(q) }, router);
+      expect(again.engine.id).toBe(first.engine.id);
+      expect(again.reason).toBe('prefix 20/23 blocks');
+    }
+  });
+
+  describe('one engine (e1) served document A', () => {
+    it.each([
+      // Within both guards (spread 3 ≤ 8; 3 ≤ mean 1.5 + 2σ 2.24): the cache wins over idle e2.
+      [
+        'the cache-warm engine, though busier',
+        { e1: { running: 3 }, e2: { running: 0 }, e3: { running: 1 }, e4: { running: 2 } },
+        4,
+        'e1',
+      ],
+      // Spread exactly 8 still passes the absolute guard (it must exceed 8); 8 ≤ mean 6 + 2σ 6.93.
+      [
+        'load at the spread limit still counts',
+        { e1: { running: 8 }, e2: { running: 0 }, e3: { running: 8 }, e4: { running: 8 } },
+        4,
+        'e1',
+      ],
+      // All loads equal (σ = 0): e1 is at mean + 2σ, which passes here; AIBrix's strict "<" would refuse every match.
+      ['equal loads keep affinity', { e1: { running: 3 }, e2: { running: 3 }, e3: { running: 3 }, e4: { running: 3 } }, 4, 'e1'],
+      // Absolute guard: e1 holds 9 more requests than idle e2 (> 8), so the least loaded engine wins.
+      // (The statistical guard alone would pass: 9 ≤ mean 3 + 2σ 7.07.)
+      [
+        'absolute spread guard → least loaded',
+        { e1: { running: 9 }, e2: { running: 0 }, e3: { running: 1 }, e4: { running: 2 } },
+        4,
+        'e2',
+      ],
+      // Statistical guard: loads [7, 1×8, 0] → mean 1.5, σ 1.86, ceiling 5.21 < 7 (spread 7 passes the
+      // absolute guard) → least loaded, e5.
+      [
+        'statistical guard (mean + 2σ) → least loaded',
+        {
+          e1: { running: 7 },
+          e2: { running: 1 },
+          e3: { running: 1 },
+          e4: { running: 1 },
+          e5: { running: 0 },
+          e6: { running: 1 },
+          e7: { running: 1 },
+          e8: { running: 1 },
+          e9: { running: 1 },
+          e10: { running: 1 },
+        },
+        10,
+        'e5',
+      ],
+      // A stale e1 counts as saturated: the least loaded fresh engine wins.
+      [
+        'stale warm engine → least loaded',
+        { e1: { stale: true }, e2: { running: 2 }, e3: { running: 1 }, e4: { running: 2 } },
+        4,
+        'e3',
+      ],
+    ])('%s → %s', (_case, fields, n, expected) => {
+      const router = createRouter();
+      teach(router, 'e1', question('q0'));
+      const decision = choose('prefix-cache', idle(n, fields), { prefixHashes: question('q1') }, router);
+      expect(decision.engine.id).toBe(expected);
+      expect(decision.reason).toBe(
+        expected === 'e1' ? 'prefix 20/23 blocks' : 'prefix 20/23 blocks on e1 over load guard; least loaded',
+      );
+    });
+  });
+
+  describe('e1 served all of document A, e2 its first 10 blocks', () => {
+    it.each([
+      // Deepest match first: 20 blocks on e1 beat 10 on e2.
+      ['the deepest match', {}, 'e1', 'prefix 20/23 blocks'],
+      // Still the deepest when busier, within the guards (spread 2).
+      [
+        'the deepest match over a less loaded shallower one',
+        { e1: { running: 2 }, e2: { running: 0 } },
+        'e1',
+        'prefix 20/23 blocks',
+      ],
+      // e1 is over the absolute guard (12 > 8); e2's shorter match is still worth taking rather than
+      // dropping to the idle e3 as AIBrix would.
+      [
+        'the next deepest when the deepest is over a guard',
+        { e1: { running: 12 }, e2: { running: 1 } },
+        'e2',
+        'prefix 10/23 blocks',
+      ],
+    ])('%s → %s', (_case, fields, expected, reason) => {
+      const router = createRouter();
+      teach(router, 'e1', question('q0'));
+      teach(router, 'e2', chain(blocks('A', 10)));
+      const decision = choose('prefix-cache', idle(4, fields), { prefixHashes: question('q1') }, router);
+      expect(decision.engine.id).toBe(expected);
+      expect(decision.reason).toBe(reason);
+    });
+  });
+
+  it('breaks equal matches by load', () => {
+    const router = createRouter();
+    teach(router, 'e1', question('q0'));
+    teach(router, 'e2', question('q9'));
+    // Both served the 20 document blocks; e2 holds 1 request, e1 2.
+    const decision = choose(
+      'prefix-cache',
+      idle(3, { e1: { running: 2 }, e2: { running: 1 } }),
+      { prefixHashes: question('q1') },
+      router,
+    );
+    expect(decision.engine.id).toBe('e2');
+  });
+
+  it('forgets an engine that was removed', () => {
+    const router = createRouter();
+    teach(router, 'e1', question('q0'));
+    router.engineRemoved('e1');
+    // An engine named e1 comes back empty: no match any more.
+    const decision = choose('prefix-cache', idle(2, { e2: { running: 1 } }), { prefixHashes: question('q1') }, router);
+    expect(decision.reason).toBe('no prefix match; least loaded');
+  });
+
+  it('ignores matches shorter than minMatchBlocks', () => {
+    const router = createRouter({
+      config: { plugins: { 'prefix-cache': { type: 'prefix-cache', params: { minMatchBlocks: 21 } } } },
+    });
+    teach(router, 'e1', question('q0'));
+    // 20 shared blocks < 21: e1 (busier) is not preferred.
+    const decision = choose('prefix-cache', idle(2, { e1: { running: 1 } }), { prefixHashes: question('q1') }, router);
+    expect(decision.engine.id).toBe('e2');
+    expect(decision.reason).toBe('no prefix match; least loaded');
+  });
+
+  it('bounds its index with maxBlocks, trimming the oldest prompt from its tail', () => {
+    const router = createRouter({ config: { plugins: { 'prefix-cache': { type: 'prefix-cache', params: { maxBlocks: 30 } } } } });
+    teach(router, 'e1', question('q0'));
+    teach(router, 'e2', question('q0', 'B'));
+    // 46 blocks > 30: A's prompt, the older one, keeps its first 7 blocks.
+    const decision = choose('prefix-cache', idle(2), { prefixHashes: question('q1') }, router);
+    expect(decision.engine.id).toBe('e1');
+    expect(decision.reason).toBe('prefix 7/23 blocks');
+  });
+
+  it('says when the request carries no prefix hashes', () => {
+    expect(choose('prefix-cache', idle(2, { e1: { running: 1 } })).reason).toBe('no prefix hashes; least loaded');
+  });
+});

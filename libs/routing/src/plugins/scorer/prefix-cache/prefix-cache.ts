@@ -1,0 +1,80 @@
+import Type from 'typebox';
+import { definePlugin } from '../../../framework/plugin';
+import { loadStats, requestLoad, scoreLowerIsBetter } from '../../../load';
+import { PrefixIndex } from '../../../state/prefix-index';
+
+/** Why a candidate got its prefix-cache score. */
+const Verdict = { match: 0, guarded: 1, none: 2 } as const;
+type Verdict = (typeof Verdict)[keyof typeof Verdict];
+
+export const prefixCacheScorer = definePlugin({
+  type: 'prefix-cache',
+  kind: 'scorer',
+  summary: 'deepest learned prefix match among engines within the load guards, else least loaded',
+  params: Type.Object(
+    {
+      /** Bound on blocks the shared prefix index keeps (LRU). At 128 bytes a block, 200k blocks ≈ 25 MB of prompt text. */
+      maxBlocks: Type.Integer({ minimum: 1, default: 200_000 }),
+      /** Absolute guard: a match counts only on an engine whose load exceeds the least loaded one's by at most this many requests. */
+      maxLoadSpread: Type.Number({ minimum: 0, default: 8 }),
+      /** Statistical guard: a match counts only on an engine whose load is at most mean + stdDevFactor × σ of the candidates' loads. */
+      stdDevFactor: Type.Number({ minimum: 0, default: 2 }),
+      /** Matches shorter than this many blocks are ignored (a shared chat template is not worth a detour). */
+      minMatchBlocks: Type.Integer({ minimum: 1, default: 1 }),
+      capacityAware: Type.Boolean({ default: true }),
+    },
+    { additionalProperties: false },
+  ),
+  create: (params, env) => {
+    const index = env.shared(`prefix-index/${params.maxBlocks}`, () => new PrefixIndex(params.maxBlocks));
+    let depths: Int32Array = new Int32Array(0);
+    let verdicts = new Uint8Array(0);
+    let total = 0;
+    let guardedDepth = 0;
+    let guardedEngine = '';
+    return {
+      kind: 'scorer',
+      type: 'prefix-cache',
+      name: env.name,
+      score(request, candidates) {
+        const n = candidates.length;
+        const loads = new Float64Array(n);
+        for (let i = 0; i < n; i++) loads[i] = requestLoad(candidates[i]!, params.capacityAware);
+        const loadScores = scoreLowerIsBetter(loads, candidates);
+        const { min, mean, sd } = loadStats(loads, candidates);
+        const ceiling = mean + params.stdDevFactor * sd + 1e-9;
+        depths = index.match(
+          request.prefixHashes,
+          candidates.map((e) => e.id),
+        );
+        verdicts = new Uint8Array(n);
+        total = request.prefixHashes.length;
+        guardedDepth = 0;
+        guardedEngine = '';
+        const scores = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          const depth = depths[i]!;
+          let verdict: Verdict = Verdict.none;
+          if (depth >= params.minMatchBlocks) {
+            const e = candidates[i]!;
+            const withinGuards = !e.stale && loads[i]! - min <= params.maxLoadSpread + 1e-9 && loads[i]! <= ceiling;
+            verdict = withinGuards ? Verdict.match : Verdict.guarded;
+            if (!withinGuards && depth > guardedDepth) {
+              guardedDepth = depth;
+              guardedEngine = e.id;
+            }
+          }
+          verdicts[i] = verdict;
+          // Matches rank above every non-match (> 0.5), deeper first; the rest rank by load (≤ 0.5).
+          scores[i] = verdict === Verdict.match ? 0.5 + (0.5 * depth) / total : 0.5 * loadScores[i]!;
+        }
+        return scores;
+      },
+      explain(i) {
+        if (verdicts[i] === Verdict.match) return `prefix ${depths[i]}/${total} blocks`;
+        if (guardedEngine) return `prefix ${guardedDepth}/${total} blocks on ${guardedEngine} over load guard; least loaded`;
+        return total === 0 ? 'no prefix hashes; least loaded' : 'no prefix match; least loaded';
+      },
+    };
+  },
+});
