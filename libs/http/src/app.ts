@@ -4,6 +4,7 @@ import { BrixError, errorCatalogue, type ErrorBody, internalErrorBody, Unauthori
 import { type Logger } from '@brix/observability';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
@@ -110,7 +111,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request log lines cost time on every request; services log what matters themselves.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
