@@ -1,0 +1,588 @@
+import { Rng } from '@brix/clock';
+import { BadRequestError, ConflictError, ModelNotFoundError } from '@brix/contracts';
+import { type ResolvedEngineConfig } from '../config';
+import { BlockHasher, hashToBigInt } from '../kv/block-hash';
+import { BlockPool } from '../kv/block-pool';
+import { type KvEvent, KvEventRecorder } from '../kv/events';
+import { LatencyModel, StepWork } from '../latency/step-time';
+import { type Adapter, AdapterSet } from '../lora/adapters';
+import {
+  type FinishReason,
+  type OutputLengthSampler,
+  type TokenContext,
+  type TokenSource,
+  decideOutput,
+  sharegptLikeOutputLength,
+  uniformTokenSource,
+} from '../output';
+import { Sequence } from './sequence';
+import {
+  type EngineCounters,
+  type EngineRequest,
+  type EngineSnapshot,
+  type FinishedRequest,
+  type RequestObserver,
+  type StepRecord,
+} from './types';
+
+export interface EngineCoreOptions {
+  /** Record KV events (costs `bigint`s per cached block). Default false. */
+  kvEvents?: boolean;
+  outputLength?: OutputLengthSampler;
+  tokenSource?: TokenSource;
+}
+
+/** One planned step: the batch, its modelled duration, and what to apply when it ends. */
+export interface StepPlan {
+  index: number;
+  startMs: number;
+  durationMs: number;
+  seqs: Sequence[];
+  work: StepWork;
+  admitted: number;
+  preempted: number;
+  adapterLoads: string[];
+}
+
+/**
+ * The engine without a clock: vLLM V1's scheduler, KV-cache manager and output processing, driven by
+ * {@link schedule} (plan a step at a time) and {@link complete} (apply it at a later time). All time is passed
+ * in, so the same core runs under a wall clock or a virtual one ({@link SimEngine} does the driving).
+ *
+ * Scheduling follows `vllm/v1/core/sched/scheduler.py`: one token budget per step shared by prefill chunks and
+ * decodes; RUNNING requests first, in order, each taking its next chunk (or one decode token); when blocks run
+ * out the most recently admitted running request is preempted by recompute; WAITING requests are admitted in
+ * FCFS order only if nothing was preempted, while budget remains and fewer than max_num_seqs run, each starting
+ * after its prefix-cache hit; a waiting request whose adapter would exceed max_loras distinct adapters in the
+ * batch is skipped (keeps its place); one that cannot get blocks stops admission.
+ */
+export class EngineCore {
+  readonly config: ResolvedEngineConfig;
+  readonly latency: LatencyModel;
+  readonly adapters: AdapterSet;
+  private readonly pool: BlockPool;
+  private readonly events: KvEventRecorder;
+  private readonly hasher: BlockHasher;
+  private readonly rng: Rng;
+  private readonly outputLength: OutputLengthSampler;
+  private readonly tokenSource: TokenSource;
+  private readonly byId = new Map<string, Sequence>();
+  private waiting: Sequence[] = [];
+  /** Added but still in the frontend (see frontendLatencyMs). */
+  private readonly arriving = new Set<Sequence>();
+  private running: Sequence[] = [];
+  private readonly scratch: Int32Array;
+  private stepIndex = 0;
+  private inFlight: StepPlan | null = null;
+  private finishedInStep: Sequence[] = [];
+  private readonly tokenCtx: TokenContext;
+  private stepPromptTokens = 0;
+  private stepGenerated = 0;
+  readonly counters: EngineCounters = {
+    promptTokens: 0,
+    generationTokens: 0,
+    preemptions: 0,
+    prefixCacheQueries: 0,
+    prefixCacheHits: 0,
+    requestSuccess: { stop: 0, length: 0, abort: 0 },
+    steps: 0,
+    busyMs: 0,
+  };
+
+  constructor(config: ResolvedEngineConfig, options: EngineCoreOptions = {}) {
+    this.config = config;
+    this.latency = new LatencyModel(config.model, config.gpu, config.tensorParallelSize, config.calibration);
+    this.events = new KvEventRecorder(options.kvEvents === true && config.enablePrefixCaching);
+    this.pool = new BlockPool(config.numGpuBlocks, this.events);
+    this.hasher = new BlockHasher(config.blockSize, config.hashSeed);
+    this.rng = new Rng(config.seed);
+    this.outputLength = options.outputLength ?? sharegptLikeOutputLength;
+    this.tokenSource = options.tokenSource ?? uniformTokenSource;
+    this.adapters = new AdapterSet(config.maxCpuLoras);
+    this.scratch = new Int32Array(config.blockSize);
+    this.tokenCtx = {
+      requestId: '',
+      index: 0,
+      last: false,
+      finishReason: 'stop',
+      rng: this.rng,
+      vocabSize: config.model.vocabSize,
+    };
+    for (const name of config.loraModules) this.adapters.register(name);
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  /**
+   * Queues a request (after `enterDelayMs`, when the driver calls {@link enter}). Throws (never queues) on a client error, with vLLM's messages: BadRequestError for an
+   * empty or too long prompt or a bad max_tokens, ModelNotFoundError for an unknown adapter, ConflictError for
+   * an id already live.
+   */
+  add(req: EngineRequest, nowMs: number, observer?: RequestObserver, enterDelayMs = 0): Sequence {
+    const c = this.config;
+    if (this.byId.has(req.id)) throw new ConflictError(`request id ${req.id} is already in use`);
+    const promptLen = req.promptTokenIds.length;
+    if (promptLen === 0) throw new BadRequestError('The prompt cannot be empty.', { param: 'prompt' });
+    if (promptLen >= c.maxModelLen) {
+      throw new BadRequestError(
+        `This model's maximum context length is ${c.maxModelLen} tokens. However, your request has ${promptLen} input tokens. ` +
+          'Please reduce the length of the input messages.',
+        { param: 'messages' },
+      );
+    }
+    const maxTokens = req.maxTokens ?? c.maxModelLen - promptLen;
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+      throw new BadRequestError(`max_tokens must be at least 1, got ${maxTokens}.`, { param: 'max_tokens' });
+    }
+    if (promptLen + maxTokens > c.maxModelLen) {
+      throw new BadRequestError(
+        `'max_tokens' or 'max_completion_tokens' is too large: ${maxTokens}. This model's maximum context length is ` +
+          `${c.maxModelLen} tokens and your request has ${promptLen} input tokens (${maxTokens} > ${c.maxModelLen} - ${promptLen}).`,
+        { param: 'max_tokens' },
+      );
+    }
+    const minTokens = req.minTokens ?? 0;
+    if (!Number.isInteger(minTokens) || minTokens < 0) {
+      throw new BadRequestError(`min_tokens must be a non-negative integer, got ${minTokens}.`, { param: 'min_tokens' });
+    }
+    let adapter: Adapter | null = null;
+    if (req.adapter) {
+      const a = c.enableLora ? this.adapters.get(req.adapter) : undefined;
+      if (!a) throw new ModelNotFoundError(req.adapter);
+      adapter = a;
+    }
+    const rng = this.rng.fork();
+    const ignoreEos = req.ignoreEos ?? false;
+    const natural = ignoreEos
+      ? maxTokens
+      : (req.naturalOutputTokens ?? this.outputLength(rng, { promptTokens: promptLen, maxTokens }));
+    const out = decideOutput({ ignoreEos, minTokens, maxTokens }, natural);
+    const seq = new Sequence(
+      req.id,
+      req.promptTokenIds,
+      maxTokens,
+      out.tokens,
+      out.reason,
+      adapter,
+      req.arrivalTimeMs ?? nowMs,
+      nowMs,
+      rng,
+      observer,
+    );
+    this.byId.set(req.id, seq);
+    if (enterDelayMs > 0) {
+      seq.status = 'arriving';
+      this.arriving.add(seq);
+    } else {
+      this.waiting.push(seq);
+    }
+    return seq;
+  }
+
+  /** Moves a request added with an entry delay into the waiting queue (its QUEUED time is `nowMs`). */
+  enter(seq: Sequence, nowMs: number): void {
+    if (seq.status !== 'arriving') return;
+    this.arriving.delete(seq);
+    seq.status = 'waiting';
+    seq.queuedMs = nowMs;
+    this.waiting.push(seq);
+  }
+
+  /**
+   * Aborts a live request: at once when it is not in the step in flight, else when that step ends (its token
+   * from that step is dropped). Returns false for an unknown or finished request.
+   */
+  abort(id: string, nowMs: number): boolean {
+    const seq = this.byId.get(id);
+    if (!seq) return false;
+    if (seq.inStep) {
+      seq.abortRequested = true;
+      return true;
+    }
+    if (seq.status === 'running') this.running.splice(this.running.indexOf(seq), 1);
+    else if (seq.status === 'arriving') this.arriving.delete(seq);
+    else this.waiting.splice(this.waiting.indexOf(seq), 1);
+    this.finish(seq, 'abort', nowMs);
+    return true;
+  }
+
+  /** Ids of requests not finished yet. */
+  liveRequestIds(): string[] {
+    return [...this.byId.keys()];
+  }
+
+  hasWork(): boolean {
+    return this.waiting.length > 0 || this.running.length > 0;
+  }
+
+  get stepInFlight(): boolean {
+    return this.inFlight !== null;
+  }
+
+  // ---------------------------------------------------------------- stepping
+
+  /** Plans the next step starting at `startMs`; null when there is nothing to run. */
+  schedule(startMs: number): StepPlan | null {
+    if (this.inFlight) throw new Error('EngineCore.schedule: a step is already in flight');
+    const c = this.config;
+    const B = c.blockSize;
+    const work = new StepWork();
+    const seqs: Sequence[] = [];
+    let budget = c.maxNumBatchedTokens;
+    let preempted = 0;
+    let admitted = 0;
+
+    // RUNNING requests first: each takes its next chunk or decode token.
+    let i = 0;
+    while (i < this.running.length && budget > 0) {
+      const seq = this.running[i]!;
+      const n = Math.min(seq.numTokens - seq.numComputed, budget);
+      if (n <= 0) {
+        i++;
+        continue;
+      }
+      let scheduled = true;
+      // Fast path (most decodes): the token fits the last block and fills no block, so nothing to allocate or cache.
+      const fits = seq.numComputed + n <= seq.blockIds.length * B && (seq.numComputed + n) % B !== 0;
+      while (!fits && !this.allocateSlots(seq, n, null)) {
+        const victim = this.running.pop()!;
+        this.preempt(victim);
+        preempted++;
+        if (victim === seq) {
+          scheduled = false;
+          break;
+        }
+      }
+      if (!scheduled) break;
+      work.add(n, seq.numComputed);
+      seq.numComputed += n;
+      seq.inStep = true;
+      seqs.push(seq);
+      budget -= n;
+      i++;
+    }
+
+    // WAITING requests, only if nothing was preempted.
+    if (preempted === 0 && this.waiting.length > 0) {
+      const loras = new Set<number>();
+      for (const s of seqs) if (s.adapter) loras.add(s.adapter.intId);
+      const skipped: Sequence[] = [];
+      let hitBlocks: number[] = [];
+      while (this.waiting.length > 0 && budget > 0) {
+        if (this.running.length >= c.maxNumSeqs) break;
+        const seq = this.waiting[0]!;
+        if (seq.adapter && loras.size >= c.maxLoras && !loras.has(seq.adapter.intId)) {
+          skipped.push(this.waiting.shift()!);
+          continue;
+        }
+        hitBlocks = c.enablePrefixCaching ? this.findCachedPrefix(seq) : [];
+        const hitTokens = hitBlocks.length * B;
+        const n = Math.min(seq.numTokens - hitTokens, budget);
+        if (!this.allocateSlots(seq, n, hitBlocks)) break;
+        this.waiting.shift();
+        this.running.push(seq);
+        admitted++;
+        if (seq.numCachedTokens < 0) {
+          seq.numCachedTokens = hitTokens;
+          seq.firstScheduledMs = Math.max(startMs, seq.queuedMs);
+          if (c.enablePrefixCaching && seq.numPreemptions === 0) {
+            this.counters.prefixCacheQueries += seq.numTokens;
+            this.counters.prefixCacheHits += hitTokens;
+          }
+        }
+        seq.status = 'running';
+        work.add(n, hitTokens);
+        seq.numComputed = hitTokens + n;
+        seq.inStep = true;
+        seqs.push(seq);
+        budget -= n;
+        if (seq.adapter) loras.add(seq.adapter.intId);
+      }
+      if (skipped.length > 0) this.waiting = skipped.concat(this.waiting);
+    }
+
+    if (seqs.length === 0) return null;
+
+    // Adapters of the batch: count distinct ones, and load those not in host memory.
+    const adapterLoads: string[] = [];
+    if (c.enableLora) {
+      const seen = new Set<Adapter>();
+      for (const s of seqs) if (s.adapter) seen.add(s.adapter);
+      work.loraAdapters = seen.size;
+      for (const a of seen) if (this.adapters.useInStep(a)) adapterLoads.push(a.name);
+      work.adapterLoads = adapterLoads.length;
+    }
+
+    const plan: StepPlan = {
+      index: this.stepIndex++,
+      startMs,
+      durationMs: this.latency.stepMs(work, c.adapterLoadMs),
+      seqs,
+      work,
+      admitted,
+      preempted,
+      adapterLoads,
+    };
+    this.inFlight = plan;
+    return plan;
+  }
+
+  /**
+   * Applies the step in flight as ended at `endMs`: each request whose known tokens are now all computed
+   * samples one token; requests that reach their length finish and free their blocks; pending aborts apply.
+   * Returns the step's record when `record` is set (it costs an object and a latency breakdown per step).
+   */
+  complete(plan: StepPlan, endMs: number, record: true): StepRecord;
+  complete(plan: StepPlan, endMs: number, record?: boolean): StepRecord | null;
+  complete(plan: StepPlan, endMs: number, record = false): StepRecord | null {
+    if (this.inFlight !== plan) throw new Error('EngineCore.complete: not the step in flight');
+    this.stepPromptTokens = 0;
+    this.stepGenerated = 0;
+    for (const seq of plan.seqs) {
+      seq.inStep = false;
+      if (seq.abortRequested) {
+        this.finishedInStep.push(seq);
+        continue;
+      }
+      if (seq.numComputed >= seq.numTokens) this.emitToken(seq, endMs);
+    }
+    if (this.finishedInStep.length > 0) {
+      this.running = this.running.filter((s) => s.status === 'running' && !s.abortRequested);
+      for (const seq of this.finishedInStep) {
+        if (seq.abortRequested) this.finish(seq, 'abort', endMs);
+      }
+      this.finishedInStep = [];
+    }
+    this.inFlight = null;
+    this.counters.steps++;
+    this.counters.busyMs += plan.durationMs;
+    if (!record) return null;
+    const w = plan.work;
+    return {
+      index: plan.index,
+      startMs: plan.startMs,
+      endMs,
+      durationMs: plan.durationMs,
+      breakdown: this.latency.breakdown(w, this.config.adapterLoadMs),
+      scheduledSeqs: w.seqs,
+      prefillTokens: w.prefillTokens,
+      decodeTokens: w.tokens - w.prefillTokens,
+      admitted: plan.admitted,
+      preempted: plan.preempted,
+      promptTokensCompleted: this.stepPromptTokens,
+      generatedTokens: this.stepGenerated,
+      iterationTokens: this.stepPromptTokens + this.stepGenerated,
+      adapterLoads: plan.adapterLoads,
+      running: this.running.length,
+      waiting: this.waiting.length,
+      kvCacheUsage: this.pool.usage(),
+    };
+  }
+
+  /** Forgets the step in flight without applying it (engine shutdown); its requests can then be aborted at once. */
+  cancelStep(plan: StepPlan): void {
+    if (this.inFlight !== plan) return;
+    for (const seq of plan.seqs) seq.inStep = false;
+    this.inFlight = null;
+  }
+
+  /** Returns and forgets the KV events recorded since the last call (empty unless enabled). */
+  takeKvEvents(): KvEvent[] {
+    return this.events.size > 0 ? this.events.take() : [];
+  }
+
+  /**
+   * Drops the prefix cache, as vLLM's reset_prefix_cache: only when no request holds a block. Records
+   * AllBlocksCleared.
+   */
+  resetPrefixCache(): boolean {
+    return this.pool.reset();
+  }
+
+  snapshot(nowMs: number): EngineSnapshot {
+    const running = new Set<string>();
+    const waiting = new Set<string>();
+    for (const s of this.running) if (s.adapter) running.add(s.adapter.name);
+    for (const s of this.waiting) if (s.adapter) waiting.add(s.adapter.name);
+    return {
+      timeMs: nowMs,
+      running: this.running.length,
+      waiting: this.waiting.length,
+      kvCacheUsage: this.pool.usage(),
+      cachedBlocks: this.pool.numCachedBlocks,
+      counters: { ...this.counters, requestSuccess: { ...this.counters.requestSuccess } },
+      lora: {
+        maxLoras: this.config.maxLoras,
+        running: [...running],
+        waiting: [...waiting],
+        registered: this.adapters.names(),
+        loaded: this.adapters.residentNames(),
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private emitToken(seq: Sequence, endMs: number): void {
+    const index = seq.output.length;
+    const last = index + 1 >= seq.targetOutput;
+    const ctx = this.tokenCtx;
+    ctx.requestId = seq.id;
+    ctx.index = index;
+    ctx.last = last;
+    ctx.finishReason = seq.finishReason;
+    ctx.rng = seq.rng;
+    const token = this.tokenSource(ctx);
+    seq.output.push(token);
+    if (seq.firstTokenMs === null) {
+      seq.firstTokenMs = endMs;
+      this.counters.promptTokens += seq.numPromptTokens;
+      this.stepPromptTokens += seq.numPromptTokens;
+    }
+    seq.lastTokenMs = endMs;
+    this.counters.generationTokens++;
+    this.stepGenerated++;
+    seq.observer?.onToken?.(token, index, endMs);
+    if (last) {
+      seq.status = 'finished';
+      this.finishedInStep.push(seq);
+      this.finish(seq, seq.finishReason, endMs);
+    }
+  }
+
+  private finish(seq: Sequence, reason: FinishReason, nowMs: number): void {
+    this.pool.freeBlocks(seq.blockIds, true);
+    seq.blockIds = [];
+    seq.status = 'finished';
+    this.byId.delete(seq.id);
+    this.counters.requestSuccess[reason]++;
+    if (!seq.observer?.onFinish) return;
+    const result: FinishedRequest = {
+      id: seq.id,
+      finishReason: reason,
+      adapter: seq.adapter?.name ?? null,
+      promptTokens: seq.numPromptTokens,
+      outputTokens: seq.output.length,
+      outputTokenIds: seq.output,
+      maxTokens: seq.maxTokens,
+      cachedPromptTokens: Math.max(0, seq.numCachedTokens),
+      preemptions: seq.numPreemptions,
+      timings: {
+        arrivalMs: seq.arrivalMs,
+        queuedMs: seq.queuedMs,
+        firstScheduledMs: seq.firstScheduledMs,
+        firstTokenMs: seq.firstTokenMs,
+        lastTokenMs: seq.lastTokenMs,
+        finishedMs: nowMs,
+      },
+    };
+    seq.observer.onFinish(result);
+  }
+
+  private preempt(seq: Sequence): void {
+    this.pool.freeBlocks(seq.blockIds, true);
+    seq.blockIds = [];
+    seq.numCachedBlocks = 0;
+    seq.numComputed = 0;
+    seq.status = 'preempted';
+    seq.numPreemptions++;
+    this.counters.preemptions++;
+    this.waiting.unshift(seq);
+  }
+
+  /** Longest cached prefix in whole blocks, at most (tokens − 1) tokens so the last token is recomputed. */
+  private findCachedPrefix(seq: Sequence): number[] {
+    const B = this.config.blockSize;
+    const maxBlocks = Math.floor((seq.numTokens - 1) / B);
+    const hits: number[] = [];
+    for (let j = 0; j < maxBlocks; j++) {
+      this.ensureHashes(seq, j + 1);
+      const b = this.pool.lookup(seq.hashHi[j]!, seq.hashLo[j]!);
+      if (b < 0) break;
+      hits.push(b);
+    }
+    return hits;
+  }
+
+  /**
+   * Gives `seq` the blocks for `n` more tokens after its computed ones (and after `hits`, its prefix-cache hit,
+   * for a request being admitted), or returns false without changing anything when too few blocks are free.
+   * Full blocks covered by this step enter the prefix cache now (vLLM caches at allocation).
+   */
+  private allocateSlots(seq: Sequence, n: number, hits: number[] | null): boolean {
+    const B = this.config.blockSize;
+    const hitCount = hits?.length ?? 0;
+    const computed = hits ? hitCount * B : seq.numComputed;
+    const required = Math.ceil((computed + n) / B);
+    const needNew = required - seq.blockIds.length - hitCount;
+    let evictableHits = 0;
+    if (hits) for (const b of hits) if (this.pool.refs(b) === 0) evictableHits++;
+    if (needNew > this.pool.numFreeBlocks - evictableHits) return false;
+    if (hits) {
+      for (const b of hits) {
+        this.pool.touch(b);
+        seq.blockIds.push(b);
+      }
+      seq.numCachedBlocks = hitCount;
+    }
+    for (let k = 0; k < needNew; k++) seq.blockIds.push(this.pool.allocate());
+    if (this.config.enablePrefixCaching) this.cacheFullBlocks(seq, Math.min(computed + n, seq.numTokens));
+    return true;
+  }
+
+  private cacheFullBlocks(seq: Sequence, numTokens: number): void {
+    const B = this.config.blockSize;
+    const full = Math.floor(numTokens / B);
+    if (full <= seq.numCachedBlocks) return;
+    this.ensureHashes(seq, full);
+    let runStart = -1;
+    for (let j = seq.numCachedBlocks; j < full; j++) {
+      const ok = this.pool.cacheBlock(seq.blockIds[j]!, seq.hashHi[j]!, seq.hashLo[j]!);
+      if (ok && runStart < 0) runStart = j;
+      if (!ok && runStart >= 0) {
+        this.recordStored(seq, runStart, j);
+        runStart = -1;
+      }
+    }
+    if (runStart >= 0) this.recordStored(seq, runStart, full);
+    seq.numCachedBlocks = full;
+  }
+
+  private recordStored(seq: Sequence, from: number, to: number): void {
+    if (!this.events.enabled) return;
+    const B = this.config.blockSize;
+    const blockHashes: bigint[] = [];
+    for (let j = from; j < to; j++) blockHashes.push(hashToBigInt(seq.hashHi[j]!, seq.hashLo[j]!));
+    const tokenIds: number[] = [];
+    for (let t = from * B; t < to * B; t++) tokenIds.push(seq.tokenAt(t));
+    this.events.stored({
+      type: 'BlockStored',
+      blockHashes,
+      parentBlockHash: from === 0 ? null : hashToBigInt(seq.hashHi[from - 1]!, seq.hashLo[from - 1]!),
+      tokenIds,
+      blockSize: B,
+      loraId: seq.adapter?.intId ?? null,
+      medium: 'GPU',
+      loraName: seq.adapter?.name ?? null,
+    });
+  }
+
+  /** Computes the hashes of seq's first `upTo` full blocks that are not hashed yet. */
+  private ensureHashes(seq: Sequence, upTo: number): void {
+    const B = this.config.blockSize;
+    const extra = seq.adapter?.hashKey ?? 0;
+    for (let j = seq.hashHi.length; j < upTo; j++) {
+      const parentHi = j === 0 ? this.hasher.rootHi : seq.hashHi[j - 1]!;
+      const parentLo = j === 0 ? this.hasher.rootLo : seq.hashLo[j - 1]!;
+      const start = j * B;
+      if (start + B <= seq.numPromptTokens) {
+        this.hasher.hashBlock(parentHi, parentLo, seq.prompt, start, extra);
+      } else {
+        for (let k = 0; k < B; k++) this.scratch[k] = seq.tokenAt(start + k);
+        this.hasher.hashBlock(parentHi, parentLo, this.scratch, 0, extra);
+      }
+      seq.hashHi.push(this.hasher.hi);
+      seq.hashLo.push(this.hasher.lo);
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Prefix-cache block hashes: a chain H(parent, block tokens, extra key) over full blocks, as in vLLM
+ * (`hash_block_tokens`), where the extra key is the LoRA adapter so adapters never share cached blocks.
+ *
+ * vLLM hashes a pickled tuple with SHA-256 and publishes the digest's low 64 bits; this model uses a cheap
+ * 64-bit hash built from two 32-bit murmur3-style lanes, so the chaining semantics match vLLM's while the
+ * values do not (no consumer can recompute vLLM's values from token ids anyway, except with sha256_cbor).
+ * Hashes stay as two uint32 halves on the hot path; `bigint` appears only at the API edge.
+ */
+
+/** A block hash as two unsigned 32-bit halves. */
+export interface BlockHashParts {
+  hi: number;
+  lo: number;
+}
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+const C3 = 0x85ebca6b;
+const C4 = 0xc2b2ae35;
+
+function rotl(x: number, r: number): number {
+  return (x << r) | (x >>> (32 - r));
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, C3);
+  h ^= h >>> 13;
+  h = Math.imul(h, C4);
+  h ^= h >>> 16;
+  return h;
+}
+
+/** A 32-bit key of a string (FNV-1a over UTF-16 code units, then avalanched); 0 is kept for "no adapter". */
+export function stringKey32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  const k = fmix(h) >>> 0;
+  return k === 0 ? 1 : k;
+}
+
+export function hashToBigInt(hi: number, lo: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+export function bigIntToHashParts(h: bigint): BlockHashParts {
+  return { hi: Number((h >> 32n) & 0xffffffffn), lo: Number(h & 0xffffffffn) };
+}
+
+/** Lowercase hex, 16 digits: the form block hashes take on the Brix bus (contracts `BlockHash`). */
+export function hashToHex(h: bigint): string {
+  return h.toString(16).padStart(16, '0');
+}
+
+/**
+ * Computes chained block hashes. One instance per engine; stateless apart from its root, so safe to share.
+ * `hashSeed` plays the role of vLLM's NONE_HASH (the parent of the first block).
+ */
+export class BlockHasher {
+  readonly rootHi: number;
+  readonly rootLo: number;
+  /** Output of the last {@link hashBlock} call (no allocation per block). */
+  hi = 0;
+  lo = 0;
+
+  constructor(
+    readonly blockSize: number,
+    hashSeed = 0,
+  ) {
+    this.rootHi = fmix(Math.imul(hashSeed | 0, C1) ^ 0x243f6a88) >>> 0;
+    this.rootLo = fmix(Math.imul((hashSeed / 4294967296) | 0, C2) ^ 0x85a308d3 ^ this.rootHi) >>> 0;
+  }
+
+  /**
+   * Hashes the block tokens[start, start + blockSize) under the given parent and extra key (0 = base model),
+   * leaving the result in `this.hi` / `this.lo`.
+   */
+  hashBlock(parentHi: number, parentLo: number, tokens: ArrayLike<number>, start: number, extraKey: number): void {
+    let h1 = (parentLo ^ extraKey) | 0;
+    let h2 = (parentHi ^ Math.imul(extraKey, C3) ^ 0x9e3779b9) | 0;
+    const end = start + this.blockSize;
+    for (let i = start; i < end; i++) {
+      const t = tokens[i]! | 0;
+      let k1 = Math.imul(t, C1);
+      k1 = rotl(k1, 15);
+      k1 = Math.imul(k1, C2);
+      h1 ^= k1;
+      h1 = rotl(h1, 13);
+      h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+      let k2 = Math.imul(t ^ 0x7f4a7c15, C3);
+      k2 = rotl(k2, 17);
+      k2 = Math.imul(k2, C4);
+      h2 ^= k2;
+      h2 = rotl(h2, 15);
+      h2 = (Math.imul(h2, 5) + 0x38495ab5) | 0;
+    }
+    h1 ^= this.blockSize;
+    h2 ^= this.blockSize;
+    h1 = (h1 + h2) | 0;
+    h2 = (h2 + h1) | 0;
+    h1 = fmix(h1);
+    h2 = fmix(h2);
+    h1 = (h1 + h2) | 0;
+    h2 = (h2 + h1) | 0;
+    this.hi = h2 >>> 0;
+    this.lo = h1 >>> 0;
+  }
+}
+
+/**
+ * Hashes of every full block of `tokens`, as the engine computes them (same `blockSize`, `hashSeed` and
+ * adapter), for callers outside the engine: a simulated router matching a request against KV events, tests.
+ */
+export function hashBlocks(
+  tokens: ArrayLike<number>,
+  options: { blockSize: number; hashSeed?: number; adapter?: string | null },
+): bigint[] {
+  const hasher = new BlockHasher(options.blockSize, options.hashSeed ?? 0);
+  const extra = options.adapter ? stringKey32(options.adapter) : 0;
+  const out: bigint[] = [];
+  let hi = hasher.rootHi;
+  let lo = hasher.rootLo;
+  for (let start = 0; start + options.blockSize <= tokens.length; start += options.blockSize) {
+    hasher.hashBlock(hi, lo, tokens, start, extra);
+    hi = hasher.hi;
+    lo = hasher.lo;
+    out.push(hashToBigInt(hi, lo));
+  }
+  return out;
+}

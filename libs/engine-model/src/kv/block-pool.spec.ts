@@ -1,0 +1,157 @@
+import { BlockHasher, bigIntToHashParts, hashBlocks, hashToBigInt, hashToHex, stringKey32 } from './block-hash';
+import { BlockPool } from './block-pool';
+import { KvEventRecorder, toContractKvEvent } from './events';
+
+const tokens = (n: number, start = 0) => Array.from({ length: n }, (_, i) => start + i);
+
+describe('block hashes', () => {
+  it('are deterministic, chained and 64-bit', () => {
+    const a = hashBlocks(tokens(48), { blockSize: 16 });
+    expect(a).toHaveLength(3);
+    expect(hashBlocks(tokens(48), { blockSize: 16 })).toEqual(a);
+    for (const h of a) expect(h >= 0n && h < 1n << 64n).toBe(true);
+    // A prompt that differs only in its first block differs in every block: each hash covers its parent.
+    const b = hashBlocks([999, ...tokens(47, 1)], { blockSize: 16 });
+    expect(b.filter((h, i) => h === a[i])).toEqual([]);
+    // A shared prefix shares hashes; a partial last block has none.
+    const c = hashBlocks([...tokens(32), 7, 7, 7], { blockSize: 16 });
+    expect(c).toEqual(a.slice(0, 2));
+  });
+
+  it('never share blocks across adapters or hash seeds', () => {
+    const base = hashBlocks(tokens(16), { blockSize: 16 });
+    const loraA = hashBlocks(tokens(16), { blockSize: 16, adapter: 'sql-lora' });
+    const loraB = hashBlocks(tokens(16), { blockSize: 16, adapter: 'chat-lora' });
+    const seeded = hashBlocks(tokens(16), { blockSize: 16, hashSeed: 1 });
+    expect(new Set([base[0], loraA[0], loraB[0], seeded[0]]).size).toBe(4);
+    expect(stringKey32('sql-lora')).not.toBe(0);
+  });
+
+  it('convert between halves, bigint and 16-digit hex', () => {
+    const h = 0xfedcba9876543210n;
+    const parts = bigIntToHashParts(h);
+    expect(parts).toEqual({ hi: 0xfedcba98, lo: 0x76543210 });
+    expect(hashToBigInt(parts.hi, parts.lo)).toBe(h);
+    expect(hashToHex(0x1fn)).toBe('000000000000001f');
+  });
+
+  it('hash in place without allocating a result per block', () => {
+    const hasher = new BlockHasher(4);
+    hasher.hashBlock(hasher.rootHi, hasher.rootLo, [1, 2, 3, 4, 5, 6, 7, 8], 4, 0);
+    const viaOffset = hashToBigInt(hasher.hi, hasher.lo);
+    hasher.hashBlock(hasher.rootHi, hasher.rootLo, [5, 6, 7, 8], 0, 0);
+    expect(hashToBigInt(hasher.hi, hasher.lo)).toBe(viaOffset);
+  });
+});
+
+describe('BlockPool', () => {
+  const newPool = (n: number) => {
+    const events = new KvEventRecorder(true);
+    return { pool: new BlockPool(n, events), events };
+  };
+
+  it('allocates from the front of the free queue and reports usage', () => {
+    const { pool } = newPool(4);
+    expect(pool.freeQueue()).toEqual([0, 1, 2, 3]);
+    expect([pool.allocate(), pool.allocate()]).toEqual([0, 1]);
+    // 2 of 4 blocks held
+    expect(pool.usage()).toBe(0.5);
+    expect(pool.numFreeBlocks).toBe(2);
+  });
+
+  it('evicts the least recently freed cached block first, and a request’s tail before its head', () => {
+    const { pool, events } = newPool(6);
+    const a = [pool.allocate(), pool.allocate(), pool.allocate()]; // blocks 0,1,2: request A's head → tail
+    const b = [pool.allocate(), pool.allocate()]; // blocks 3,4: request B
+    a.forEach((blk, i) => pool.cacheBlock(blk, 0, 100 + i));
+    b.forEach((blk, i) => pool.cacheBlock(blk, 0, 200 + i));
+    // A finishes first, freeing tail-first as vLLM does; then B.
+    pool.freeBlocks(a, true);
+    pool.freeBlocks(b, true);
+    // Never-used block 5 goes first, then A's tail (2), middle (1), head (0), then B's tail (4) and head (3).
+    expect(pool.freeQueue()).toEqual([5, 2, 1, 0, 4, 3]);
+    events.take();
+    const taken = [pool.allocate(), pool.allocate(), pool.allocate()];
+    expect(taken).toEqual([5, 2, 1]);
+    // Evicting a cached block drops it from the cache and emits one BlockRemoved per block.
+    expect(pool.lookup(0, 102)).toBe(-1);
+    expect(pool.lookup(0, 100)).toBe(0);
+    expect(events.take()).toEqual([
+      { type: 'BlockRemoved', blockHashes: [102n], medium: 'GPU' },
+      { type: 'BlockRemoved', blockHashes: [101n], medium: 'GPU' },
+    ]);
+  });
+
+  it('takes a cache hit on a free block out of the free queue; on a held block it adds a reference', () => {
+    const { pool } = newPool(3);
+    const blk = pool.allocate();
+    pool.cacheBlock(blk, 7, 7);
+    pool.touch(blk);
+    expect(pool.refs(blk)).toBe(2);
+    pool.freeBlocks([blk, blk], false);
+    expect(pool.freeQueue()).toEqual([1, 2, 0]);
+    pool.touch(pool.lookup(7, 7));
+    expect(pool.freeQueue()).toEqual([1, 2]);
+    expect(pool.refs(blk)).toBe(1);
+  });
+
+  it('keeps one block per hash: a second block with a cached hash stays uncached', () => {
+    const { pool } = newPool(2);
+    const [x, y] = [pool.allocate(), pool.allocate()];
+    expect(pool.cacheBlock(x, 1, 2)).toBe(true);
+    expect(pool.cacheBlock(y, 1, 2)).toBe(false);
+    expect(pool.isCached(y)).toBe(false);
+    expect(pool.lookup(1, 2)).toBe(x);
+  });
+
+  it('finds every entry after many inserts and evictions (no tombstones left behind)', () => {
+    const { pool } = newPool(64);
+    const live = new Map<number, number>();
+    let key = 1;
+    for (let round = 0; round < 200; round++) {
+      const blk = pool.allocate();
+      for (const [k, b] of live) if (b === blk) live.delete(k);
+      pool.cacheBlock(blk, key * 2654435761, key);
+      live.set(key, blk);
+      key++;
+      pool.freeBlocks([blk], false);
+    }
+    expect(pool.numCachedBlocks).toBe(live.size);
+    for (const [k, b] of live) expect(pool.lookup(k * 2654435761, k)).toBe(b);
+  });
+
+  it('resets the cache only when no block is held, emitting AllBlocksCleared', () => {
+    const { pool, events } = newPool(2);
+    const blk = pool.allocate();
+    pool.cacheBlock(blk, 0, 1);
+    expect(pool.reset()).toBe(false);
+    pool.freeBlocks([blk], false);
+    expect(pool.reset()).toBe(true);
+    expect(pool.lookup(0, 1)).toBe(-1);
+    expect(events.take()).toEqual([{ type: 'AllBlocksCleared' }]);
+  });
+
+  it('maps events to the Brix bus shape with hex hashes', () => {
+    expect(
+      toContractKvEvent({
+        type: 'BlockStored',
+        blockHashes: [255n],
+        parentBlockHash: null,
+        tokenIds: [1, 2],
+        blockSize: 2,
+        loraId: null,
+        medium: 'GPU',
+        loraName: null,
+      }),
+    ).toEqual({
+      type: 'BlockStored',
+      blockHashes: ['00000000000000ff'],
+      parentBlockHash: null,
+      tokenIds: [1, 2],
+      blockSize: 2,
+      loraId: null,
+      medium: 'GPU',
+      loraName: null,
+    });
+  });
+});

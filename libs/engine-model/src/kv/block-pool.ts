@@ -1,0 +1,222 @@
+import { type KvEventRecorder } from './events';
+
+/**
+ * The paged KV cache's blocks, as vLLM's `BlockPool`: a reference count per block, a free queue, and the
+ * prefix cache (hash → block) over full blocks.
+ *
+ * Free queue order is the eviction order. Allocation takes from the front; a block whose reference count drops
+ * to zero goes to the back and keeps its cached content until it is taken again (then it is evicted: removed
+ * from the prefix cache, a `BlockRemoved` event). So the least recently freed block is evicted first, and as a
+ * request frees its blocks tail-first ({@link freeBlocks}), its tail blocks are evicted before its head.
+ * A cache hit on a free block takes it out of the queue ({@link touch}).
+ *
+ * Per-block state lives in typed arrays, the queue is an index-linked list and the prefix cache is an
+ * open-addressing table keyed by the full 64-bit hash: no allocation per block or per lookup.
+ */
+export class BlockPool {
+  readonly numBlocks: number;
+  private readonly refCount: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
+  private readonly inFree: Uint8Array;
+  private readonly hashed: Uint8Array;
+  private readonly hashHi: Uint32Array;
+  private readonly hashLo: Uint32Array;
+  private head = -1;
+  private tail = -1;
+  private free = 0;
+  /**
+   * Prefix cache: a linear-probing table of slots [hash hi, hash lo, block id, unused] (one slot per 16 bytes, so a
+   * probe touches one cache line); block id -1 marks an empty slot. Halves are stored as int32 bit patterns.
+   */
+  private readonly table: Int32Array;
+  private readonly mask: number;
+  private cached = 0;
+
+  constructor(
+    numBlocks: number,
+    private readonly events: KvEventRecorder,
+  ) {
+    this.numBlocks = numBlocks;
+    this.refCount = new Int32Array(numBlocks);
+    this.prev = new Int32Array(numBlocks);
+    this.next = new Int32Array(numBlocks);
+    this.inFree = new Uint8Array(numBlocks);
+    this.hashed = new Uint8Array(numBlocks);
+    this.hashHi = new Uint32Array(numBlocks);
+    this.hashLo = new Uint32Array(numBlocks);
+    // At most one entry per block; a table of ≥ 2× that keeps probes short.
+    let size = 16;
+    while (size < numBlocks * 2) size *= 2;
+    this.table = new Int32Array(size * 4);
+    for (let i = 0; i < size; i++) this.table[i * 4 + 2] = -1;
+    this.mask = size - 1;
+    for (let i = 0; i < numBlocks; i++) this.pushBack(i);
+  }
+
+  get numFreeBlocks(): number {
+    return this.free;
+  }
+
+  /** Blocks in cache (free or in use). */
+  get numCachedBlocks(): number {
+    return this.cached;
+  }
+
+  /** Fraction of blocks held by requests, 0..1 (vLLM's kv_cache_usage_perc; cached free blocks count as free). */
+  usage(): number {
+    return this.numBlocks === 0 ? 0 : 1 - this.free / this.numBlocks;
+  }
+
+  refs(block: number): number {
+    return this.refCount[block]!;
+  }
+
+  isCached(block: number): boolean {
+    return this.hashed[block] === 1;
+  }
+
+  /** The cached block holding this hash, or -1. */
+  lookup(hi: number, lo: number): number {
+    const i = this.find(hi | 0, lo | 0);
+    return i < 0 ? -1 : this.table[i * 4 + 2]!;
+  }
+
+  /** Takes a cached block for a request: out of the free queue if it was free, reference count + 1. */
+  touch(block: number): void {
+    if (this.refCount[block] === 0 && this.inFree[block]) this.unlink(block);
+    this.refCount[block]!++;
+  }
+
+  /**
+   * Takes the block at the front of the free queue for a new allocation (reference count 1), evicting its
+   * cached content. Callers check {@link numFreeBlocks} first; returns -1 when none is free.
+   */
+  allocate(): number {
+    const b = this.head;
+    if (b < 0) return -1;
+    this.unlink(b);
+    if (this.hashed[b]) this.evict(b);
+    this.refCount[b] = 1;
+    return b;
+  }
+
+  /** Releases blocks in the given order; those no request holds join the back of the free queue. */
+  freeBlocks(blocks: readonly number[], reverse: boolean): void {
+    if (reverse) {
+      for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]!);
+    } else {
+      for (let i = 0; i < blocks.length; i++) this.release(blocks[i]!);
+    }
+  }
+
+  /**
+   * Registers a full block under a hash. Returns false (and leaves the block uncached) when another block
+   * already holds that hash: two requests computed the same prefix in one step.
+   */
+  cacheBlock(block: number, hi: number, lo: number): boolean {
+    if (this.hashed[block]) return this.hashHi[block] === hi >>> 0 && this.hashLo[block] === lo >>> 0;
+    const t = this.table;
+    let i = lo & this.mask;
+    while (t[i * 4 + 2] !== -1) {
+      if (t[i * 4 + 1] === (lo | 0) && t[i * 4] === (hi | 0)) return false;
+      i = (i + 1) & this.mask;
+    }
+    t[i * 4] = hi;
+    t[i * 4 + 1] = lo;
+    t[i * 4 + 2] = block;
+    this.cached++;
+    this.hashed[block] = 1;
+    this.hashHi[block] = hi;
+    this.hashLo[block] = lo;
+    return true;
+  }
+
+  /**
+   * Drops the whole prefix cache (vLLM `reset_prefix_cache`). Allowed only when no request holds a block,
+   * as in vLLM; returns whether it happened. Emits `AllBlocksCleared`.
+   */
+  reset(): boolean {
+    if (this.free !== this.numBlocks) return false;
+    for (let i = 0; i <= this.mask; i++) this.table[i * 4 + 2] = -1;
+    this.cached = 0;
+    this.hashed.fill(0);
+    this.events.cleared();
+    return true;
+  }
+
+  /** Block ids from the front of the free queue (the next to be evicted first): for tests and debugging. */
+  freeQueue(): number[] {
+    const out: number[] = [];
+    for (let b = this.head; b >= 0; b = this.next[b]!) out.push(b);
+    return out;
+  }
+
+  private release(block: number): void {
+    const r = --this.refCount[block]!;
+    if (r === 0) this.pushBack(block);
+    else if (r < 0) throw new Error(`block ${block} freed more often than taken`);
+  }
+
+  private evict(block: number): void {
+    this.remove(this.find(this.hashHi[block]! | 0, this.hashLo[block]! | 0));
+    this.hashed[block] = 0;
+    this.events.removed(this.hashHi[block]!, this.hashLo[block]!);
+  }
+
+  /** Slot holding (hi, lo) as int32 bit patterns, or -1. Hashes are well mixed, so the low bits pick the home slot. */
+  private find(hi: number, lo: number): number {
+    const t = this.table;
+    let i = lo & this.mask;
+    for (;;) {
+      if (t[i * 4 + 2] === -1) return -1;
+      if (t[i * 4 + 1] === lo && t[i * 4] === hi) return i;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** Empties slot i, shifting later entries of its probe run back (no tombstones, so probes stay short). */
+  private remove(i: number): void {
+    if (i < 0) return;
+    const t = this.table;
+    const mask = this.mask;
+    let hole = i;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (t[j * 4 + 2] === -1) break;
+      const home = t[j * 4 + 1]! & mask;
+      // Move j into the hole unless its home lies cyclically in (hole, j].
+      const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!between) {
+        t[hole * 4] = t[j * 4]!;
+        t[hole * 4 + 1] = t[j * 4 + 1]!;
+        t[hole * 4 + 2] = t[j * 4 + 2]!;
+        hole = j;
+      }
+    }
+    t[hole * 4 + 2] = -1;
+    this.cached--;
+  }
+
+  private pushBack(b: number): void {
+    this.prev[b] = this.tail;
+    this.next[b] = -1;
+    if (this.tail >= 0) this.next[this.tail] = b;
+    else this.head = b;
+    this.tail = b;
+    this.inFree[b] = 1;
+    this.free++;
+  }
+
+  private unlink(b: number): void {
+    const p = this.prev[b]!;
+    const n = this.next[b]!;
+    if (p >= 0) this.next[p] = n;
+    else this.head = n;
+    if (n >= 0) this.prev[n] = p;
+    else this.tail = p;
+    this.inFree[b] = 0;
+    this.free--;
+  }
+}
