@@ -1,0 +1,85 @@
+import Type, { type Static } from 'typebox';
+
+/**
+ * Request bodies of the OpenAI-compatible API. They pin what the gateway itself relies on and bounds
+ * that protect it; every other field passes through to the engine untouched (additional properties
+ * allowed), so clients keep vLLM's extra sampling parameters.
+ */
+const TokenLimit = Type.Integer({ minimum: 1, maximum: 10_000_000 });
+
+const StreamOptions = Type.Object({
+  include_usage: Type.Optional(Type.Boolean()),
+  continuous_usage_stats: Type.Optional(Type.Boolean()),
+});
+
+const ContentPart = Type.Object({ type: Type.String({ minLength: 1 }), text: Type.Optional(Type.String()) });
+
+export const ChatMessage = Type.Object({
+  role: Type.String({ minLength: 1 }),
+  content: Type.Optional(Type.Union([Type.String(), Type.Null(), Type.Array(ContentPart)])),
+  name: Type.Optional(Type.String()),
+});
+
+const Common = {
+  model: Type.String({ minLength: 1, maxLength: 512 }),
+  stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  stream_options: Type.Optional(Type.Union([StreamOptions, Type.Null()])),
+  max_tokens: Type.Optional(Type.Union([TokenLimit, Type.Null()])),
+  n: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 128 }), Type.Null()])),
+  user: Type.Optional(Type.String()),
+};
+
+export const ChatCompletionBody = Type.Object({
+  ...Common,
+  messages: Type.Array(ChatMessage, { minItems: 1 }),
+  max_completion_tokens: Type.Optional(Type.Union([TokenLimit, Type.Null()])),
+});
+export type ChatCompletionBody = Static<typeof ChatCompletionBody>;
+
+export const CompletionBody = Type.Object({
+  ...Common,
+  prompt: Type.Union([
+    Type.String(),
+    Type.Array(Type.String(), { minItems: 1 }),
+    Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1 }),
+    Type.Array(Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1 }), { minItems: 1 }),
+  ]),
+});
+export type CompletionBody = Static<typeof CompletionBody>;
+
+export const EmbeddingBody = Type.Object({
+  model: Type.String({ minLength: 1, maxLength: 512 }),
+  input: Type.Union([
+    Type.String(),
+    Type.Array(Type.String(), { minItems: 1 }),
+    Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1 }),
+    Type.Array(Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1 }), { minItems: 1 }),
+  ]),
+  encoding_format: Type.Optional(Type.Union([Type.Literal('float'), Type.Literal('base64')])),
+  user: Type.Optional(Type.String()),
+});
+export type EmbeddingBody = Static<typeof EmbeddingBody>;
+
+/** Text of a chat request's messages in order, role-tagged: what the prefix hash and the token estimate read. */
+export function chatText(messages: ChatCompletionBody['messages']): string {
+  let out = '';
+  for (const m of messages) {
+    out += m.role;
+    out += '\n';
+    const c = m.content;
+    if (typeof c === 'string') out += c;
+    else if (Array.isArray(c)) for (const p of c) if (p.type === 'text' && p.text) out += p.text;
+    out += '\n';
+  }
+  return out;
+}
+
+/** Text of a completion prompt (token-id prompts are rendered as their numbers, which still hash consistently). */
+export function promptText(prompt: CompletionBody['prompt']): string {
+  if (typeof prompt === 'string') return prompt;
+  return (prompt as unknown[]).map((p) => (Array.isArray(p) ? p.join(' ') : String(p))).join('\n');
+}
+
+export function embeddingText(input: EmbeddingBody['input']): string {
+  return promptText(input as CompletionBody['prompt']);
+}

@@ -1,0 +1,27 @@
+import { createPrefixHasher } from './prefix-hasher';
+
+describe('prefix hasher', () => {
+  it('hashes only full blocks', async () => {
+    const h = await createPrefixHasher(4);
+    expect(h.hash('abc')).toHaveLength(0);
+    expect(h.hash('abcdefgh')).toHaveLength(2);
+    expect(h.hash('abcdefghi')).toHaveLength(2);
+  });
+
+  it('gives equal hashes exactly for equal prefixes, and chains them', async () => {
+    const h = await createPrefixHasher(4);
+    const a = h.hash('SYS1SYS2user-a..');
+    const b = h.hash('SYS1SYS2user-b..');
+    const c = h.hash('SYS9SYS2user-a..');
+    expect(a.slice(0, 3)).toEqual(b.slice(0, 3)); // "SYS1", "SYS2", "user" are shared
+    expect(a[3]).not.toEqual(b[3]); // "-a.." vs "-b.." differ in block 4
+    expect(c[0]).not.toEqual(a[0]);
+    // Block 2 holds the same bytes "SYS2" in a and c, but its hash is chained to a different block 1.
+    expect(c[1]).not.toEqual(a[1]);
+  });
+
+  it('counts bytes, not characters, for multi-byte text', async () => {
+    const h = await createPrefixHasher(4);
+    expect(h.hash('éé')).toHaveLength(1); // 2 characters, 4 UTF-8 bytes
+  });
+});
