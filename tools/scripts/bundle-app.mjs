@@ -1,40 +1,19 @@
 #!/usr/bin/env node
-// Bundles one app into a single CommonJS file for Node 20+: dist/apps/<name>/main.cjs.
-// Path aliases resolve through tsconfig.base.json; ESM-only dependencies are converted by esbuild.
-// Packages with native addons or files loaded at run time stay external and come from node_modules.
-//   node tools/scripts/bundle-app.mjs <app-name> [--outdir dir]
-import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Bundles one runnable project (apps/<name> or tools/<name>) into dist/<apps|tools>/<name>/main.cjs.
+//   node tools/scripts/bundle-app.mjs <name> [--outdir dir]
+import { join, resolve } from 'node:path';
+import { bundle, bundlePath } from './bundle.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const [name, ...rest] = process.argv.slice(2);
 if (!name) {
-  console.error('usage: bundle-app.mjs <app-name> [--outdir dir]');
-  process.exit(2);
-}
-const entry = join(root, 'apps', name, 'src', 'main.ts');
-if (!existsSync(entry)) {
-  console.error(`no such app entry: ${entry}`);
+  console.error('usage: bundle-app.mjs <name> [--outdir dir]');
   process.exit(2);
 }
 const outIdx = rest.indexOf('--outdir');
-const outdir = outIdx >= 0 ? resolve(rest[outIdx + 1]) : join(root, 'dist', 'apps', name);
-
-const EXTERNAL = ['zeromq', 'pino', 'thread-stream'];
-
-await build({
-  entryPoints: [entry],
-  outfile: join(outdir, 'main.cjs'),
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: true,
-  tsconfig: join(root, 'tsconfig.base.json'),
-  external: EXTERNAL,
-  logLevel: 'warning',
-  legalComments: 'none',
-});
-console.log(`bundled ${name} → ${join(outdir, 'main.cjs')}`);
+const outfile = outIdx >= 0 ? join(resolve(rest[outIdx + 1]), 'main.cjs') : bundlePath(name);
+try {
+  console.log(`bundled ${name} → ${await bundle(name, outfile)}`);
+} catch (err) {
+  console.error(err.message);
+  process.exit(1);
+}
