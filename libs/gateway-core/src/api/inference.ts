@@ -188,6 +188,28 @@ export function registerInferenceRoutes(app: HttpApp, deps: InferenceDeps): void
         lastFailure = outcome;
         continue;
       }
+      // A stream is committed to this engine only once its first body chunk arrives: an engine that
+      // sends headers and then dies (or stalls past the body timeout) is retried like one that refused.
+      let first: FirstChunk | undefined;
+      if (stream && outcome.response.statusCode === 200) {
+        first = await readFirstChunk(outcome.response);
+        if (!first.ok) {
+          store.endRequest(engine.id, tokens);
+          if (abort.signal.aborted) {
+            ticket.settle(undefined);
+            reply.raw.off('close', onClientClose);
+            return reply.hijack();
+          }
+          engine.breaker.onFailure(deps.clock.now());
+          metrics.retries.inc({ reason: 'stream' });
+          deps.logger.warn(
+            { reqId: request.id, engine: engine.id, msg: first.message },
+            'engine stream failed before its first chunk',
+          );
+          lastFailure = { ok: false, reason: 'reset', message: first.message };
+          continue;
+        }
+      }
       engine.breaker.onSuccess();
       const context: Finish = {
         request,
@@ -206,7 +228,7 @@ export function registerInferenceRoutes(app: HttpApp, deps: InferenceDeps): void
         stream,
         onClientClose,
       };
-      if (stream && outcome.response.statusCode === 200) return relayStream(context, outcome.response, injectUsage);
+      if (first?.ok) return relayStream(context, first, injectUsage);
       return relayBody(context, outcome.response);
     }
 
@@ -355,8 +377,31 @@ async function relayBody(f: Finish, res: UpstreamResponse): Promise<FastifyReply
   return reply.code(res.statusCode).headers(responseHeaders(f, contentType)).send(buf);
 }
 
-async function relayStream(f: Finish, res: UpstreamResponse, injected: boolean): Promise<void> {
+type FirstChunk =
+  | { ok: true; response: UpstreamResponse; chunk: Buffer; rest: AsyncIterator<unknown> }
+  | { ok: false; message: string };
+
+/** Waits for the first body chunk of a streamed answer; a stream that ends or fails first is a failed attempt. */
+async function readFirstChunk(response: UpstreamResponse): Promise<FirstChunk> {
+  const rest = response.body[Symbol.asyncIterator]();
+  try {
+    const next = await rest.next();
+    if (next.done) return { ok: false, message: 'the engine ended the stream without sending anything' };
+    return { ok: true, response, chunk: next.value as Buffer, rest };
+  } catch (err) {
+    return { ok: false, message: `the engine's stream failed before its first chunk: ${(err as Error).message}` };
+  }
+}
+
+/** The first chunk, then the rest of the body. */
+async function* chunksOf(first: Extract<FirstChunk, { ok: true }>): AsyncGenerator<Buffer> {
+  yield first.chunk;
+  for (let next = await first.rest.next(); !next.done; next = await first.rest.next()) yield next.value as Buffer;
+}
+
+async function relayStream(f: Finish, first: Extract<FirstChunk, { ok: true }>, injected: boolean): Promise<void> {
   const { reply } = f;
+  const res = first.response;
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
@@ -394,8 +439,7 @@ async function relayStream(f: Finish, res: UpstreamResponse, injected: boolean):
 
   let errorCode: string | undefined;
   try {
-    for await (const chunk of res.body) {
-      const buf = chunk as Buffer;
+    for await (const buf of chunksOf(first)) {
       splitter.push(buf);
       if (!injected) {
         // Nothing to remove: pass bytes through as they came.
