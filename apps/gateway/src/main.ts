@@ -1,16 +1,17 @@
 // Wires config → adapters → buildApp(deps) → listen.
 import { connectBus } from '@brix/bus';
 import { Rng, WallClock } from '@brix/clock';
-import { loadConfigOrExit } from '@brix/config';
+import { exitOnStartupError, loadConfigOrExit } from '@brix/config';
 import { gatewaySettings, interpretEngineMetrics } from '@brix/gateway-core';
 import { createLogger, createMetricsRegistry } from '@brix/observability';
+import { createRateLimiter, rateLimitSettings } from '@brix/ratelimit';
 import { createRouter } from '@brix/routing';
 import { performance } from 'node:perf_hooks';
 import { buildApp } from './app';
 import { createDirectory } from './wiring';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit(gatewaySettings);
+  const config = loadConfigOrExit({ ...gatewaySettings, ...rateLimitSettings });
   const instance = config.instance || `gateway-${process.pid}`;
   const logger = createLogger({ service: 'gateway', level: config.logLevel, base: { instance } });
   const registry = createMetricsRegistry({ service: 'gateway' });
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
     onHandlerError: (err, subject) => logger.error({ err, subject }, 'bus handler failed'),
   });
   const { directory, close: closeDirectory } = await createDirectory(config, bus, logger);
+  const clock = new WallClock();
+  const limiter = await createRateLimiter({ bus, clock, logger, config, registry });
   const router = createRouter({ config: { defaultStrategy: config.defaultStrategy }, timer: () => performance.now() });
   const gateway = await buildApp({
     config,
@@ -27,10 +30,12 @@ async function main(): Promise<void> {
     registry,
     bus,
     directory,
-    clock: new WallClock(),
+    clock,
     rng: new Rng(Date.now() & 0x7fffffff),
     router,
     interpretMetrics: interpretEngineMetrics(),
+    admission: limiter.admission,
+    extensions: [(app) => limiter.registerRoutes(app)],
     instance,
   });
   await gateway.app.listen({ host: config.host, port: config.port });
@@ -42,6 +47,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'gateway stopping');
     await gateway.close();
+    await limiter.close();
     closeDirectory();
     await bus.close();
     process.exit(0);
@@ -50,7 +56,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-main().catch((err) => {
-  process.stderr.write(`gateway failed to start: ${(err as Error).stack ?? err}\n`);
-  process.exit(1);
-});
+main().catch(exitOnStartupError('gateway'));

@@ -121,3 +121,15 @@ export function describeConfig(spec: ConfigSpec): string {
   });
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
+
+/**
+ * For mains: the handler of a failed start-up. A configuration mistake prints its one line; anything
+ * else prints the service name and the stack. Exits with status 1 either way.
+ */
+export function exitOnStartupError(service: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+    else process.stderr.write(`${service} failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  };
+}

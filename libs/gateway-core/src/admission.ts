@@ -26,6 +26,11 @@ export interface AdmissionTicket {
  * is taken from the `user` header (as AIBrix does) or the body's `user` field.
  */
 export interface Admission {
+  /**
+   * Checks who is calling, before anything else about the request is looked at (so an unauthenticated
+   * client cannot learn which models exist from 404s). Throws 401 for a missing or wrong key.
+   */
+  authenticate?(request: FastifyRequest): void | Promise<void>;
   admit(request: FastifyRequest, estimate: AdmissionRequest): AdmissionTicket | Promise<AdmissionTicket>;
 }
 

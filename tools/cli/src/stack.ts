@@ -8,6 +8,7 @@ import { EngineLifecycle } from '@brix/contracts';
 import { type EngineInfo, MemoryEngineDirectory } from '@brix/discovery';
 import { buildGateway, type Gateway, gatewaySettings, interpretEngineMetrics } from '@brix/gateway-core';
 import { createLogger, createMetricsRegistry, type Logger } from '@brix/observability';
+import { createRateLimiter, rateLimitSettings } from '@brix/ratelimit';
 import { createRouter } from '@brix/routing';
 import { LocalSupervisor, processLauncher, type Sidecar } from '@brix/supervisor';
 
@@ -143,7 +144,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   supervisor.define(o.model, { gpuType: o.gpuType });
 
   const config = {
-    ...loadConfig(gatewaySettings, { env: {} }),
+    ...loadConfig({ ...gatewaySettings, ...rateLimitSettings }, { env: {} }),
     host: o.host,
     port: o.gatewayPort,
     adminToken,
@@ -151,24 +152,33 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     natsUrl: o.natsUrl,
   };
   let gateway: Gateway | undefined;
+  let limiter: Awaited<ReturnType<typeof createRateLimiter>> | undefined;
   const close = async () => {
     await supervisor.close();
     launcher.killAll();
     await gateway?.close();
+    await limiter?.close();
     for (const b of buses) await b.close();
     await medium?.close();
   };
   try {
+    const gatewayBus = await busFor('gateway');
+    const registry = createMetricsRegistry({ service: 'gateway' });
+    const gatewayLogger = logger.child({ component: 'gateway' });
+    limiter = await createRateLimiter({ bus: gatewayBus, clock, logger: gatewayLogger, config, registry });
+    const rateLimiter = limiter;
     gateway = await buildGateway({
       config,
-      logger: logger.child({ component: 'gateway' }),
-      registry: createMetricsRegistry({ service: 'gateway' }),
-      bus: await busFor('gateway'),
+      logger: gatewayLogger,
+      registry,
+      bus: gatewayBus,
       directory,
       clock,
       rng: new Rng(Date.now() & 0x7fffffff),
       router: createRouter({ config: { defaultStrategy: o.routingStrategy }, timer: () => performance.now() }),
       interpretMetrics: interpretEngineMetrics(),
+      admission: rateLimiter.admission,
+      extensions: [(app) => rateLimiter.registerRoutes(app)],
       instance: 'gateway',
     });
     await gateway.app.listen({ host: o.host, port: o.gatewayPort });

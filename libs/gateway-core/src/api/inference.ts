@@ -76,12 +76,8 @@ export function registerInferenceRoutes(app: HttpApp, deps: InferenceDeps): void
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const buf = body as Buffer;
     request.rawBody = buf;
-    if (buf.length === 0) {
-      const err = new Error('empty body') as Error & { code: string; statusCode: number };
-      err.code = 'FST_ERR_CTP_EMPTY_JSON_BODY';
-      err.statusCode = 400;
-      return done(err, undefined);
-    }
+    // An empty body is no body: routes whose schema requires one answer 400, the others proceed.
+    if (buf.length === 0) return done(null, undefined);
     try {
       done(null, JSON.parse(buf.toString('utf8')));
     } catch (cause) {
@@ -101,6 +97,7 @@ export function registerInferenceRoutes(app: HttpApp, deps: InferenceDeps): void
 
   const handle = (kind: Kind) => async (request: FastifyRequest, reply: FastifyReply) => {
     const body = request.body as ChatCompletionBody & CompletionBody & EmbeddingBody;
+    await deps.admission.authenticate?.(request);
     const target = resolve(body.model);
     const strategyHeader = request.headers['routing-strategy'];
     const strategy = router.resolveStrategy(
@@ -111,7 +108,9 @@ export function registerInferenceRoutes(app: HttpApp, deps: InferenceDeps): void
     const text =
       kind === 'chat' ? chatText(body.messages) : kind === 'completions' ? promptText(body.prompt) : embeddingText(body.input);
     const promptTokens = estimateTokens(Buffer.byteLength(text, 'utf8'));
-    const maxTokens = kind === 'embeddings' ? 0 : (body.max_completion_tokens ?? body.max_tokens ?? settings.defaultMaxTokens);
+    // n choices each produce up to max_tokens.
+    const maxTokens =
+      kind === 'embeddings' ? 0 : (body.max_completion_tokens ?? body.max_tokens ?? settings.defaultMaxTokens) * (body.n ?? 1);
     const ticket = await deps.admission.admit(request, { model: target.model, adapter: target.adapter, promptTokens, maxTokens });
 
     let hashes: RoutingRequest['prefixHashes'] | undefined;
@@ -412,13 +411,18 @@ async function relayStream(f: Finish, first: Extract<FirstChunk, { ok: true }>, 
 
   let usage: Usage | undefined;
   let ttftMs: number | undefined;
+  // Events with data, for charging a stream that ended without a usage chunk (client gone, engine died).
+  let dataEvents = 0;
   let pendingWrites: string[] = [];
   const splitter = new SseSplitter((event) => {
     if (event.data === undefined) {
       if (injected) pendingWrites.push(event.raw + '\n\n');
       return;
     }
-    if (ttftMs === undefined && event.data !== '[DONE]') ttftMs = performance.now() - f.request.arrivedAt;
+    if (event.data !== '[DONE]') {
+      dataEvents++;
+      if (ttftMs === undefined) ttftMs = performance.now() - f.request.arrivedAt;
+    }
     let drop = false;
     if (event.data.includes('"usage"')) {
       try {
@@ -467,5 +471,11 @@ async function relayStream(f: Finish, first: Extract<FirstChunk, { ok: true }>, 
   raw.off('close', f.onClientClose);
   if (raw.destroyed && !errorCode) errorCode = 'client_closed';
   if (!raw.destroyed) raw.end();
+  // Without the engine's usage, charge what was streamed: one token per content chunk (a chat stream
+  // opens with a role-only chunk). A client that cuts streams short still pays for what it received.
+  usage ??=
+    dataEvents > 0
+      ? { promptTokens: f.routingRequest.promptTokens, completionTokens: Math.max(0, dataEvents - (f.kind === 'chat' ? 1 : 0)) }
+      : undefined;
   complete(f, 200, usage, ttftMs, upstreamDoneAt, errorCode);
 }

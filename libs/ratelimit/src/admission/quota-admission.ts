@@ -47,6 +47,10 @@ const modelCounterKey = (name: string) => `m.${kvName(name)}`;
 export class QuotaAdmission implements Admission {
   constructor(private readonly o: QuotaAdmissionOptions) {}
 
+  authenticate(request: FastifyRequest): void {
+    this.identify(request);
+  }
+
   admit(request: FastifyRequest, estimate: AdmissionRequest): MaybePromise<AdmissionTicket> {
     const user = this.identify(request);
     if (!user) return this.reserveModel(estimate, undefined, undefined, 0, anonymousLabel(request));
