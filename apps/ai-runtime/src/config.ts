@@ -1,5 +1,9 @@
-import { SUPPORTED_SCHEMES } from '@brix/artifacts';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CreateArtifactStoreOptions, credentialsFrom, SUPPORTED_SCHEMES } from '@brix/artifacts';
+import { type Clock } from '@brix/clock';
 import { commonSettings, type ConfigOf, setting } from '@brix/config';
+import { DEFAULT_ALLOWED_HOSTS, RUNTIME_DEFAULTS, type RuntimeSettings } from '@brix/runtime-core';
 import Type from 'typebox';
 
 /** Every setting of the ai-runtime sidecar; `apps/ai-runtime/README.md` lists them. */
@@ -24,22 +28,22 @@ export const runtimeSettings = {
   ),
   scrapeIntervalMs: setting(
     'BRIX_SCRAPE_INTERVAL_MS',
-    Type.Integer({ minimum: 10, maximum: 600_000, default: 100 }),
+    Type.Integer({ minimum: 10, maximum: 600_000, default: RUNTIME_DEFAULTS.scrapeIntervalMs }),
     "pause between two scrapes of the engine's /metrics, ms",
   ),
   scrapeTimeoutMs: setting(
     'BRIX_SCRAPE_TIMEOUT_MS',
-    Type.Integer({ minimum: 10, default: 2000 }),
+    Type.Integer({ minimum: 10, default: RUNTIME_DEFAULTS.scrapeTimeoutMs }),
     'a scrape slower than this fails, ms',
   ),
   rateWindowMs: setting(
     'BRIX_RATE_WINDOW_MS',
-    Type.Integer({ minimum: 0, default: 1000 }),
+    Type.Integer({ minimum: 0, default: RUNTIME_DEFAULTS.rateWindowMs }),
     'token rates, prefix hit rate and mean latencies are computed over this window of scrapes, ms (0 = the last interval)',
   ),
   healthTimeoutMs: setting(
     'BRIX_HEALTH_TIMEOUT_MS',
-    Type.Integer({ minimum: 10, default: 1000 }),
+    Type.Integer({ minimum: 10, default: RUNTIME_DEFAULTS.healthTimeoutMs }),
     "/readyz fails when the engine's /health does not answer within this, ms",
   ),
   gpuType: setting(
@@ -51,6 +55,41 @@ export const runtimeSettings = {
     'BRIX_MAX_NUM_SEQS',
     Type.Integer({ minimum: 0, default: 0 }),
     "the engine's batch limit, copied into load snapshots; 0 = omitted",
+  ),
+  advertiseUrl: setting(
+    'BRIX_ADVERTISE_URL',
+    Type.String({ default: '', pattern: '^(https?://.+)?$' }),
+    "this sidecar's URL as others reach it, sent in lifecycle events; empty = not sent",
+  ),
+  adapterPollIntervalMs: setting(
+    'BRIX_ADAPTER_POLL_INTERVAL_MS',
+    Type.Integer({ minimum: 0, default: RUNTIME_DEFAULTS.adapterPollIntervalMs }),
+    "pause between polls of the engine's /v1/models for loaded adapters, ms (0 = never)",
+  ),
+  engineRequestTimeoutMs: setting(
+    'BRIX_ENGINE_REQUEST_TIMEOUT_MS',
+    Type.Integer({ minimum: 100, default: RUNTIME_DEFAULTS.engineRequestTimeoutMs }),
+    'longest wait for one engine API call (model list, adapter load and unload), ms',
+  ),
+  kvEventsEndpoint: setting(
+    'BRIX_KV_EVENTS_ENDPOINT',
+    Type.String({ default: '', pattern: '^((tcp|ipc|inproc)://.+)?$' }),
+    "the engine's KV-event ZMQ publisher (tcp://127.0.0.1:5557); empty = no KV-event bridge",
+  ),
+  kvEventsReplayEndpoint: setting(
+    'BRIX_KV_EVENTS_REPLAY_ENDPOINT',
+    Type.String({ default: '', pattern: '^((tcp|ipc|inproc)://.+)?$' }),
+    "the engine's KV-event replay endpoint (tcp://127.0.0.1:5558); empty = gaps are counted, not filled",
+  ),
+  kvEventsTopic: setting(
+    'BRIX_KV_EVENTS_TOPIC',
+    Type.String({ default: '' }),
+    'KV-event topic prefix to subscribe to; empty = all',
+  ),
+  kvEventsReplayTimeoutMs: setting(
+    'BRIX_KV_EVENTS_REPLAY_TIMEOUT_MS',
+    Type.Integer({ minimum: 10, default: 1000 }),
+    'a KV-event replay silent this long is given up, ms',
   ),
   cacheDir: setting(
     'BRIX_ARTIFACT_CACHE_DIR',
@@ -64,7 +103,7 @@ export const runtimeSettings = {
   ),
   allowedHosts: setting(
     'BRIX_ARTIFACT_ALLOWED_HOSTS',
-    Type.Array(Type.String({ minLength: 1 }), { default: ['huggingface.co', '*.huggingface.co', 'hf.co', '*.hf.co'] }),
+    Type.Array(Type.String({ minLength: 1 }), { default: [...DEFAULT_ALLOWED_HOSTS] }),
     'hosts http(s) downloads, the hub endpoint and redirects may reach (`host`, `*.domain`, `*`)',
   ),
   allowedBuckets: setting(
@@ -75,7 +114,7 @@ export const runtimeSettings = {
   localRoots: setting(
     'BRIX_ARTIFACT_LOCAL_ROOTS',
     Type.Array(Type.String({ minLength: 1, pattern: '^/' }), { default: [] }),
-    'absolute directories file:// sources may read; empty = local sources refused',
+    'absolute directories local sources may come from (downloads, and adapter paths handed to the engine); empty = local sources refused',
   ),
   downloadConcurrency: setting(
     'BRIX_DOWNLOAD_CONCURRENCY',
@@ -106,3 +145,63 @@ export const runtimeSettings = {
 };
 
 export type RuntimeConfig = ConfigOf<typeof runtimeSettings>;
+
+/** The lib's runtime settings from the sidecar's configuration (`pod` resolved by the caller). */
+export function toRuntimeSettings(config: RuntimeConfig, pod: string): RuntimeSettings {
+  return {
+    model: config.model,
+    pod,
+    engineUrl: config.engineUrl,
+    engineKind: config.engineKind,
+    scrapeIntervalMs: config.scrapeIntervalMs,
+    scrapeTimeoutMs: config.scrapeTimeoutMs,
+    rateWindowMs: config.rateWindowMs,
+    healthTimeoutMs: config.healthTimeoutMs,
+    ...(config.gpuType ? { gpuType: config.gpuType } : {}),
+    ...(config.maxNumSeqs ? { maxNumSeqs: config.maxNumSeqs } : {}),
+    adminToken: config.adminToken,
+    ...(config.advertiseUrl ? { sidecarUrl: config.advertiseUrl } : {}),
+    adapterPollIntervalMs: config.adapterPollIntervalMs,
+    engineRequestTimeoutMs: config.engineRequestTimeoutMs,
+    ...(config.kvEventsEndpoint
+      ? {
+          kvEvents: {
+            endpoint: config.kvEventsEndpoint,
+            ...(config.kvEventsReplayEndpoint ? { replayEndpoint: config.kvEventsReplayEndpoint } : {}),
+            topic: config.kvEventsTopic,
+            replayTimeoutMs: config.kvEventsReplayTimeoutMs,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The artifact store's options from the sidecar's configuration; credentials leave the config here, as Secrets. */
+export function toArtifactOptions(config: RuntimeConfig, clock: Clock): CreateArtifactStoreOptions {
+  return {
+    cacheDir: config.cacheDir || join(tmpdir(), 'brix-artifacts'),
+    policy: {
+      allowedSchemes: config.allowedSchemes,
+      allowedHosts: config.allowedHosts,
+      allowedBuckets: config.allowedBuckets,
+      localRoots: config.localRoots,
+    },
+    huggingface: { endpoint: config.hfEndpoint },
+    s3: {
+      ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
+      region: config.s3Region,
+      forcePathStyle: config.s3ForcePathStyle,
+    },
+    credentials: credentialsFrom({
+      env: {
+        huggingFaceToken: config.hfToken,
+        awsAccessKeyId: config.awsAccessKeyId,
+        awsSecretAccessKey: config.awsSecretAccessKey,
+        awsSessionToken: config.awsSessionToken,
+      },
+      ...(config.secretsDir ? { secretsDir: config.secretsDir } : {}),
+    }),
+    clock,
+    transfer: { concurrency: config.downloadConcurrency },
+  };
+}

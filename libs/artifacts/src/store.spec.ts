@@ -1,7 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConflictError } from '@brix/contracts';
 import { Compile } from 'typebox/compile';
+import { ArtifactNotFoundError, InvalidArtifactSourceError, LocalPathNotAllowedError, PathEscapeError } from './errors';
 import { SUPPORTED_SCHEMES } from './policy/policy';
 import { ArtifactInfo } from './schemas';
 import { cacheKey, createArtifactStore, type DownloadProgress } from './store';
@@ -109,11 +111,81 @@ describe('ArtifactStore', () => {
     await s.close();
   });
 
+  it('refuses to remove an artifact while it downloads, and removes it once complete', async () => {
+    const s = store();
+    hold();
+    const handle = await s.start(`${server.url}/busy.bin`);
+    await expect(s.remove(handle.info.key)).rejects.toBeInstanceOf(ConflictError);
+    release!();
+    await handle.done;
+    await expect(s.remove(handle.info.key)).resolves.toBe(true);
+    await s.close();
+  });
+
   it('keeps a listener that throws from breaking the download', async () => {
     const s = store(() => {
       throw new Error('listener bug');
     });
     await expect(s.download(`${server.url}/listener.bin`)).resolves.toMatchObject({ status: 'complete' });
+    await s.close();
+  });
+});
+
+describe('ArtifactStore.localPath and remove', () => {
+  const root = mkdtempSync(join(tmpdir(), 'brix-store-local-'));
+  const models = join(root, 'models');
+  mkdirSync(join(models, 'sql-lora'), { recursive: true });
+  writeFileSync(join(models, 'sql-lora', 'adapter_config.json'), '{"r":8}');
+  mkdirSync(join(root, 'elsewhere'));
+  symlinkSync(join(root, 'elsewhere'), join(models, 'escape'));
+
+  const store = () =>
+    createArtifactStore({
+      cacheDir: mkdtempSync(join(tmpdir(), 'brix-store-rm-')),
+      policy: { allowedSchemes: [...SUPPORTED_SCHEMES], allowedHosts: ['127.0.0.1'], allowedBuckets: [], localRoots: [models] },
+    });
+
+  it.each([
+    ['an absolute path', join(models, 'sql-lora'), join(models, 'sql-lora')],
+    ['a file URL', `file://${join(models, 'sql-lora')}/`, join(models, 'sql-lora')],
+    ['an http URL (not local)', 'http://127.0.0.1:9/a.bin', undefined],
+    ['a hub repository (not local)', 'huggingface://acme/sql-lora', undefined],
+  ])('resolves %s without copying it', async (_case, source, expected) => {
+    const s = store();
+    const real = expected === undefined ? undefined : realpathSync(expected);
+    await expect(s.localPath(source)).resolves.toBe(real);
+    expect(await s.list()).toEqual([]); // nothing was copied into the cache
+    await s.close();
+  });
+
+  it.each([
+    ['outside the roots', join(root, 'elsewhere'), LocalPathNotAllowedError],
+    ['a symlink leaving the roots', join(models, 'escape'), LocalPathNotAllowedError],
+    ['missing', join(models, 'nope'), ArtifactNotFoundError],
+    ['relative', 'models/sql-lora', InvalidArtifactSourceError],
+  ])('refuses a local path %s', async (_case, source, error) => {
+    const s = store();
+    await expect(s.localPath(source)).rejects.toBeInstanceOf(error);
+    await s.close();
+  });
+
+  it('removes a complete artifact: its directory, manifest and listing; a second remove finds nothing', async () => {
+    const s = store();
+    const info = await s.download(join(models, 'sql-lora'));
+    expect(existsSync(info.path)).toBe(true);
+    await expect(s.remove(info.key)).resolves.toBe(true);
+    expect(existsSync(info.path)).toBe(false);
+    expect(await s.list()).toEqual([]);
+    expect(readdirSync(s.cacheDir)).toEqual(['.brix']);
+    await expect(s.remove(info.key)).resolves.toBe(false);
+    // The same source downloads afresh afterwards.
+    await expect(s.download(join(models, 'sql-lora'))).resolves.toMatchObject({ status: 'complete', key: info.key });
+    await s.close();
+  });
+
+  it.each([['..'], ['a/b'], ['.brix'], ['']])('refuses to remove %j, which is not a cache key', async (key) => {
+    const s = store();
+    await expect(s.remove(key)).rejects.toBeInstanceOf(PathEscapeError);
     await s.close();
   });
 });

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type Clock, WallClock } from '@brix/clock';
-import { BrixError } from '@brix/contracts';
+import { BrixError, ConflictError } from '@brix/contracts';
 import { type Checksum, dedupeChecksums, digestFile } from './checksum';
 import { type CredentialProvider, noCredentials } from './credentials';
-import { ChecksumMismatchError, DownloadFailedError, PathEscapeError, redactSource } from './errors';
+import { ArtifactNotFoundError, ChecksumMismatchError, DownloadFailedError, PathEscapeError, redactSource } from './errors';
 import { GuardedHttp } from './http-client';
 import { prepareInside, safeRelativePath } from './paths';
 import { SourcePolicy, type SourcePolicyOptions } from './policy/policy';
@@ -221,6 +221,52 @@ export class ArtifactStore {
     done.catch(() => undefined);
     this.active.set(key, { info, done });
     return { info: { ...info }, done };
+  }
+
+  /**
+   * For a local source (`file://` URL or absolute path): checks it against the policy (scheme, local
+   * roots, symlinks resolved) and that it exists, and returns its real path, without copying anything.
+   * For any other source: undefined. Callers use it to hand a path an engine can read directly.
+   * Throws the policy's errors, or ArtifactNotFoundError when the path does not exist.
+   */
+  async localPath(uri: string): Promise<string | undefined> {
+    const parsed = this.parse(uri);
+    if (parsed.scheme !== 'file') return undefined;
+    const real = await this.deps.policy.checkLocalPath(parsed.params['path']!);
+    if (!(await stat(real).catch(() => undefined))) throw new ArtifactNotFoundError(parsed.uri, 'no such file or directory');
+    return real;
+  }
+
+  /**
+   * Deletes a complete artifact (its directory and manifest), and any partial or failed state of it.
+   * Returns whether anything was removed. A download in flight is not touched: ConflictError.
+   */
+  async remove(key: string): Promise<boolean> {
+    if (key !== basename(key) || key.startsWith('.') || key === '') throw new PathEscapeError(key, 'not a cache key');
+    if (this.active.has(key)) throw new ConflictError(`Artifact ${key} is downloading; it cannot be removed now.`);
+    const m = this.meta;
+    const manifestPath = join(m.manifests, `${key}.json`);
+    const dir = join(this.deps.cacheDir, key);
+    const partial = join(m.partial, key);
+    const found = await Promise.all(
+      [manifestPath, dir, partial].map((p) =>
+        stat(p).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    const failed = this.failed.delete(key);
+    // The manifest goes first, so a crash half-way leaves a directory that readManifest ignores.
+    await rm(manifestPath, { force: true });
+    if (found[1]) {
+      await mkdir(m.trash, { recursive: true });
+      const trash = join(m.trash, `${key}-${this.clock.now()}-removed`);
+      await rename(dir, trash);
+      await rm(trash, { recursive: true, force: true });
+    }
+    await rm(partial, { recursive: true, force: true });
+    return found.some(Boolean) || failed;
   }
 
   /** Downloads (or finds in the cache) the artifact of `uri` and resolves when it is complete. */

@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createArtifactStore, credentialsFrom, SUPPORTED_SCHEMES } from '@brix/artifacts';
+import { type ArtifactStore, createArtifactStore, credentialsFrom, SUPPORTED_SCHEMES } from '@brix/artifacts';
 import { MemoryBus, subscribeEvents } from '@brix/bus';
 import { VirtualClock } from '@brix/clock';
 import { EngineLifecycle, type EngineLifecycleEvent, EngineLoad, type EngineLoadSnapshot } from '@brix/contracts';
@@ -9,13 +9,16 @@ import { parsePrometheusText } from '@brix/engine-metrics';
 import { createLogger, createMetricsRegistry } from '@brix/observability';
 import { waitFor } from '@brix/testing';
 import { Writable } from 'node:stream';
-import { buildApp } from './app';
-import { createEngineClient } from './engine-client';
+import { createEngineClient } from './engine/engine-client';
+import { buildRuntime, type Runtime, type RuntimeDeps } from './runtime';
+import { createFakeEngineApi, type FakeEngineApi } from './testing/fake-engine-api';
 import { type FixtureEngine, startFixtureEngine } from './testing/fixture-engine';
+
+const buildApp = (deps: RuntimeDeps) => buildRuntime(deps).app;
 
 const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
 
-describe('ai-runtime app', () => {
+describe('buildRuntime (the ai-runtime sidecar)', () => {
   const root = mkdtempSync(join(tmpdir(), 'brix-runtime-'));
   const models = join(root, 'models');
   mkdirSync(join(models, 'sql-lora'), { recursive: true });
@@ -187,6 +190,52 @@ describe('ai-runtime app', () => {
     expect(lifecycle.map((e) => e.phase)).toEqual(['ready', 'restarted']);
   });
 
+  /** Closes the fixture engine and lets three scrapes find nobody (the engine process is gone). */
+  async function engineGone(): Promise<number> {
+    const port = Number(new URL(engine.url).port);
+    await engine.close();
+    const failedScrapes = async () =>
+      parsePrometheusText((await app.inject('/metrics')).body)
+        .samples.get('brix_runtime_scrapes_total')
+        ?.find((x) => x.labels['result'] === 'error')?.value ?? 0;
+    for (let i = 1; i <= 3; i++) {
+      clock.advance(100);
+      await waitFor(async () => (await failedScrapes()) === i, `failed scrape ${i}`);
+    }
+    return port;
+  }
+
+  it('announces a restart when the engine was unreachable and came back without a start time to compare', async () => {
+    await app.ready();
+    clock.advance(0);
+    await waitFor(() => snapshots.length === 1, 'the first snapshot');
+    const port = await engineGone();
+    expect(lifecycle.at(-1)).toMatchObject({ phase: 'not-ready', reason: expect.stringMatching(/unreachable/) });
+    // Counters equal (all zero) before and after: only the absence tells a new process.
+    engine = await startFixtureEngine(MODEL, { port });
+    closers.push(() => engine.close());
+    await scrape();
+    expect(lifecycle.map((e) => [e.phase, e.reason])).toEqual([
+      ['ready', undefined],
+      ['not-ready', expect.stringMatching(/unreachable/)],
+      ['restarted', 'engine was unreachable and came back'],
+      ['ready', undefined],
+    ]);
+  });
+
+  it('announces no restart when the engine came back with the same process start time', async () => {
+    engine.state.startTime = 1_764_000_000;
+    await app.ready();
+    clock.advance(0);
+    await waitFor(() => snapshots.length === 1, 'the first snapshot');
+    const port = await engineGone();
+    // The same process answering again (a network blip): its start time says so.
+    engine = await startFixtureEngine(MODEL, { port, state: { ...engine.state } });
+    closers.push(() => engine.close());
+    await scrape();
+    expect(lifecycle.map((e) => e.phase)).toEqual(['ready', 'not-ready', 'ready']);
+  });
+
   it.each([
     ['the engine answers /health', 200, 200, { status: 'ready' }],
     ['the engine reports itself dead', 503, 503, { status: 'not-ready', reason: 'engine health check answered 503' }],
@@ -297,5 +346,117 @@ describe('ai-runtime app', () => {
       expect(res.json().error).toMatchObject({ code, type: expect.any(String) });
       expect(res.json().error.message).toMatch(message);
     });
+  });
+});
+
+describe('buildRuntime adapter API', () => {
+  const root = mkdtempSync(join(tmpdir(), 'brix-runtime-adapters-'));
+  const models = join(root, 'models');
+  mkdirSync(join(models, 'sql-lora'), { recursive: true });
+  writeFileSync(join(models, 'sql-lora', 'adapter_config.json'), '{"r":8}');
+
+  let engine: FakeEngineApi;
+  let clock: VirtualClock;
+  let bus: MemoryBus;
+  let runtime: Runtime;
+  let snapshots: EngineLoadSnapshot[];
+  let artifacts: ArtifactStore;
+
+  beforeEach(() => {
+    engine = createFakeEngineApi(MODEL);
+    artifacts = createArtifactStore({
+      cacheDir: mkdtempSync(join(tmpdir(), 'brix-runtime-adapter-cache-')),
+      policy: { allowedSchemes: [...SUPPORTED_SCHEMES], allowedHosts: [], allowedBuckets: [], localRoots: [models] },
+    });
+    clock = new VirtualClock(1_764_100_000_000);
+    bus = new MemoryBus();
+    snapshots = [];
+    subscribeEvents(bus, EngineLoad, (s) => void snapshots.push(s));
+    runtime = buildRuntime({
+      settings: {
+        model: MODEL,
+        pod: 'engine-0',
+        engineUrl: 'http://engine.invalid',
+        engineKind: 'vllm',
+        scrapeIntervalMs: 100,
+        scrapeTimeoutMs: 1000,
+        rateWindowMs: 0,
+        healthTimeoutMs: 1000,
+        adminToken: '',
+        adapterPollIntervalMs: 0,
+      },
+      logger: createLogger({ service: 'ai-runtime', level: 'silent' }),
+      registry: createMetricsRegistry({ service: 'ai-runtime', processMetrics: false }),
+      bus,
+      clock,
+      engine,
+      artifacts,
+    });
+  });
+  afterEach(async () => {
+    await runtime.app.close();
+    await artifacts.close();
+    await bus.close();
+  });
+
+  const post = (url: string, payload: unknown) => runtime.app.inject({ method: 'POST', url, payload: payload as object });
+
+  it('loads, lists and unloads an adapter over HTTP', async () => {
+    const load = await post('/v1/lora_adapter/load', { lora_name: 'sql-lora', artifact_url: join(models, 'sql-lora') });
+    expect(load.statusCode).toBe(200);
+    expect(load.json()).toMatchObject({ object: 'lora_adapter', lora_name: 'sql-lora', status: 'loaded', changed: true });
+    const list = await runtime.app.inject('/v1/lora_adapter/list');
+    expect(list.json()).toEqual({
+      object: 'list',
+      data: [{ lora_name: 'sql-lora', path: realpathSync(join(models, 'sql-lora')), source: join(models, 'sql-lora') }],
+    });
+    const unload = await post('/v1/lora_adapter/unload', { lora_name: 'sql-lora' });
+    expect(unload.json()).toMatchObject({ status: 'unloaded', changed: true });
+    const again = await post('/v1/lora_adapter/unload', { lora_name: 'sql-lora' });
+    expect(again.statusCode).toBe(200); // unloading an absent adapter is a no-op success
+    expect(again.json()).toMatchObject({ changed: false });
+    const metrics = parsePrometheusText((await runtime.app.inject('/metrics')).body);
+    expect(
+      metrics.samples
+        .get('brix_runtime_adapter_operations_total')
+        ?.map((x) => [x.labels['operation'], x.labels['result'], x.value]),
+    ).toEqual([
+      ['load', 'changed', 1],
+      ['unload', 'changed', 1],
+      ['unload', 'unchanged', 1],
+    ]);
+  });
+
+  it.each([
+    ['no lora_name', '/v1/lora_adapter/load', { artifact_url: '/x' }, 400, /lora_name/],
+    ['a name with spaces', '/v1/lora_adapter/load', { lora_name: 'a b', artifact_url: '/x' }, 400, /lora_name/],
+    ['no artifact_url', '/v1/lora_adapter/load', { lora_name: 'a' }, 400, /artifact_url/],
+    ['a wrong delete_files', '/v1/lora_adapter/unload', { lora_name: 'a', delete_files: 'yes' }, 400, /delete_files/],
+  ])('refuses a request with %s (400, OpenAI-style)', async (_case, url, payload, status, message) => {
+    const res = await post(url, payload);
+    expect(res.statusCode).toBe(status);
+    expect(res.json().error).toMatchObject({ code: 'invalid_request', type: 'invalid_request_error' });
+    expect(res.json().error.message).toMatch(message);
+    expect(engine.calls.filter((c) => c.op !== 'list')).toEqual([]);
+  });
+
+  it("passes an engine refusal on with the engine's words, never as a bare 500", async () => {
+    engine.failNext('load', 400, 'Loading lora sql-lora failed: invalid adapter_config.json');
+    const res = await post('/v1/lora_adapter/load', { lora_name: 'sql-lora', artifact_url: join(models, 'sql-lora') });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.message).toContain('invalid adapter_config.json');
+    engine.failNext('load', 503, 'engine is sleeping');
+    const down = await post('/v1/lora_adapter/load', { lora_name: 'sql-lora', artifact_url: join(models, 'sql-lora') });
+    expect(down.statusCode).toBe(502);
+    expect(down.json().error).toMatchObject({ code: 'upstream_error', message: expect.stringContaining('engine is sleeping') });
+  });
+
+  it('lists loaded adapters in load snapshots even while they have no requests', async () => {
+    engine.state.adapters = { running: ['busy-lora'], waiting: [] }; // vllm:lora_requests_info names only these
+    await post('/v1/lora_adapter/load', { lora_name: 'sql-lora', artifact_url: join(models, 'sql-lora') });
+    await runtime.app.ready();
+    clock.advance(0);
+    await waitFor(() => snapshots.length === 1, 'a snapshot');
+    expect(snapshots[0]!.loadedAdapters).toEqual(['busy-lora', 'sql-lora']);
   });
 });

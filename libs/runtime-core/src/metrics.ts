@@ -2,6 +2,7 @@ import { type ArtifactStore } from '@brix/artifacts';
 import { brixFamilies, type ExpositionFamily } from '@brix/engine-metrics';
 import { Counter, FAST_BUCKETS_SECONDS, Gauge, latencyHistogram, type Registry } from '@brix/observability';
 import { type Metric } from 'prom-client';
+import { type KvBridgeMetrics } from './kv-events/bridge';
 
 /**
  * Registers the standardized engine families (brix_engine_*) on a prom-client registry. Their values
@@ -66,6 +67,65 @@ export function runtimeMetrics(registry: Registry, artifacts: ArtifactStore) {
         this.reset();
         for (const status of ['complete', 'downloading', 'partial', 'failed']) this.set({ status }, 0);
         for (const a of await artifacts.list()) this.inc({ status: a.status });
+      },
+    }),
+  };
+}
+
+/** Metrics of the KV-event bridge (see KvEventBridge). */
+export function kvBridgeMetrics(registry: Registry): KvBridgeMetrics {
+  return {
+    batches: new Counter({
+      name: 'brix_runtime_kv_batches_total',
+      help: 'Engine KV-event batches, by result (published, replayed, undecodable, malformed)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    events: new Counter({
+      name: 'brix_runtime_kv_events_total',
+      help: 'KV-cache events bridged to the bus, by type (skipped:<type> for events left out)',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    gaps: new Counter({
+      name: 'brix_runtime_kv_gaps_total',
+      help: "Gaps in the engine's KV-event sequence, by outcome (replayed, lost)",
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    lostBatches: new Counter({
+      name: 'brix_runtime_kv_lost_batches_total',
+      help: 'Engine KV-event batches missed and not recovered by replay',
+      registers: [registry],
+    }),
+    sequenceResets: new Counter({
+      name: 'brix_runtime_kv_sequence_resets_total',
+      help: "Times the engine's KV-event sequence started over (a new engine process)",
+      registers: [registry],
+    }),
+    connected: new Gauge({
+      name: 'brix_runtime_kv_publisher_connected',
+      help: "Whether the sidecar is connected to the engine's KV-event publisher (1) or not (0)",
+      registers: [registry],
+    }),
+  };
+}
+
+/** Metrics of adapter loading. */
+export function adapterMetrics(registry: Registry, loaded: () => number) {
+  return {
+    operations: new Counter({
+      name: 'brix_runtime_adapter_operations_total',
+      help: 'Adapter load and unload requests, by operation and result (changed, unchanged, error code)',
+      labelNames: ['operation', 'result'],
+      registers: [registry],
+    }),
+    loaded: new Gauge({
+      name: 'brix_runtime_adapters_loaded',
+      help: 'LoRA adapters the engine lists in /v1/models',
+      registers: [registry],
+      collect() {
+        this.set(loaded());
       },
     }),
   };

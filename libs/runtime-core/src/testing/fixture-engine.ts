@@ -1,5 +1,6 @@
-// Test helper: a real HTTP server standing in for a vLLM engine's /metrics and /health, whose numbers
-// the test changes over time. (apps/engine-sim replaces it once it exists.)
+// Test helper: a real HTTP server serving a vLLM engine's /metrics and /health with numbers the test sets,
+// for unit tests of metric translation and lifecycle rules (including states engine-sim cannot be put in,
+// such as a failing /metrics). Integration tests run engine-sim instead.
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 
@@ -19,6 +20,8 @@ export interface EngineState {
   healthStatus: number;
   /** Status of /metrics. */
   metricsStatus: number;
+  /** `process_start_time_seconds`, when set (vLLM's prometheus_client exports it). */
+  startTime?: number;
 }
 
 export interface FixtureEngine {
@@ -75,12 +78,17 @@ export function vllmText(model: string, s: EngineState): string {
     'vllm:lora_requests_info{max_lora="4",running_lora_adapters="stale-lora",waiting_lora_adapters=""} 1764100000.0',
     `vllm:lora_requests_info{max_lora="4",running_lora_adapters="${s.adapters.running.join(',')}",waiting_lora_adapters="${s.adapters.waiting.join(',')}"} 1764100100.0`,
   ];
+  if (s.startTime !== undefined)
+    lines.push('# TYPE process_start_time_seconds gauge', `process_start_time_seconds ${s.startTime}`);
   return lines.join('\n') + '\n';
 }
 
-/** Starts the fixture engine on an ephemeral port of 127.0.0.1. */
-export async function startFixtureEngine(model: string): Promise<FixtureEngine> {
-  const state = initial();
+/** Starts the fixture engine on 127.0.0.1: an ephemeral port, or `port` (a restart in the same place). */
+export async function startFixtureEngine(
+  model: string,
+  options: { port?: number; state?: EngineState } = {},
+): Promise<FixtureEngine> {
+  const state = options.state ?? initial();
   const engine = { scrapes: 0 } as { scrapes: number };
   const server: Server = createServer((req, res) => {
     if (req.url === '/health') {
@@ -98,7 +106,7 @@ export async function startFixtureEngine(model: string): Promise<FixtureEngine> 
     }
     res.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return Object.assign(engine, {
     url: `http://127.0.0.1:${port}`,
