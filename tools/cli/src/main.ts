@@ -1,9 +1,29 @@
 // The `brix` command: `brix up` (the local stack), `brix bench …` (benchmarks). Bundled by bin/brix.mjs.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WallClock } from '@brix/clock';
+import { startSidecar } from '@brix/runtime-core';
 import { type Command, dispatch } from './command';
+import { type StackOptions } from './stack';
 import { ENGINE_SCRIPT_FROM_CLI_BUNDLE, explicitFlags, upCommand } from './up';
 
+/** The embedded stack's sidecar: the ai-runtime composition, in the stack's process, on the stack's bus. */
+const attachSidecar: NonNullable<StackOptions['attachSidecar']> = (engine, deps) =>
+  startSidecar({
+    model: engine.model,
+    pod: engine.id,
+    engineUrl: engine.url,
+    port: deps.port,
+    host: new URL(engine.url).hostname,
+    cacheDir: join(tmpdir(), 'brix-stack-artifacts', engine.id),
+    bus: deps.bus,
+    logger: deps.logger.child({ component: 'ai-runtime' }),
+    clock: new WallClock(),
+    ...(engine.gpuType ? { gpuType: engine.gpuType } : {}),
+  });
+
 export function commands(env: NodeJS.ProcessEnv, argv: readonly string[]): Command[] {
-  return [upCommand(env, ENGINE_SCRIPT_FROM_CLI_BUNDLE(__dirname), explicitFlags(argv))];
+  return [upCommand(env, ENGINE_SCRIPT_FROM_CLI_BUNDLE(__dirname), explicitFlags(argv), attachSidecar)];
 }
 
 /** Runs the CLI; resolves with the exit status. */
