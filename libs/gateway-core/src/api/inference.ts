@@ -113,7 +113,6 @@ export function registerInferenceRoutes(app: HttpApp, deps: InferenceDeps): void
       kind === 'embeddings' ? 0 : (body.max_completion_tokens ?? body.max_tokens ?? settings.defaultMaxTokens) * (body.n ?? 1);
     const ticket = await deps.admission.admit(request, { model: target.model, adapter: target.adapter, promptTokens, maxTokens });
 
-    let hashes: RoutingRequest['prefixHashes'] | undefined;
     const sessionHeader = request.headers['x-session-id'];
     const routingRequest: RoutingRequest = {
       id: request.id,
@@ -123,10 +122,8 @@ export function registerInferenceRoutes(app: HttpApp, deps: InferenceDeps): void
       sessionId: typeof sessionHeader === 'string' ? sessionHeader : undefined,
       promptTokens,
       maxTokens,
-      // Hashed only when a policy reads it.
-      get prefixHashes() {
-        return (hashes ??= deps.hasher.hash(text));
-      },
+      // Every decision records the prefix for cache-aware policies (whatever strategy decides), so hash up front.
+      prefixHashes: deps.hasher.hash(text),
     };
 
     const clientAskedUsage = body.stream_options?.include_usage === true;
