@@ -1,6 +1,6 @@
 import { Rng, VirtualClock, WallClock } from '@brix/clock';
 import { BadRequestError, ConflictError, ModelNotFoundError, NotFoundError } from '@brix/contracts';
-import { requestIntervals } from './core/types';
+import { type FinishedRequest, requestIntervals } from './core/types';
 import { SimEngine } from './engine';
 import { harness, toks } from './spec-support';
 
@@ -31,6 +31,36 @@ describe('SimEngine on a VirtualClock', () => {
     // the workload is not trivial: prefix hits, and output lengths drawn by the sampler
     expect(a.counters.prefixCacheHits).toBeGreaterThan(0);
     expect(new Set(a.finished.map((f) => f.outputTokens)).size).toBeGreaterThan(10);
+  });
+
+  it('gives the same token ids and times whether tokens are streamed (drawn at once) or not (drawn lazily)', () => {
+    const run = (stream: boolean) => {
+      const clock = new VirtualClock(0);
+      // a small cache, so output blocks are hashed, cached and evicted, and requests get preempted
+      const engine = new SimEngine(
+        { model: 'llama-3-8b', gpu: 'H100', maxModelLen: 1024, numGpuBlocksOverride: 120, maxNumSeqs: 16, seed: 5 },
+        { clock },
+      );
+      const finished: FinishedRequest[] = [];
+      const rng = new Rng(4);
+      const shared = toks(200, 70_000);
+      for (let i = 0; i < 40; i++) {
+        const prompt = [...shared.slice(0, rng.int(0, 200)), ...toks(rng.int(20, 200), i * 1000)];
+        clock.setTimer(i * 15, () =>
+          engine.submit(
+            { id: `r${i}`, promptTokenIds: prompt, maxTokens: 300 },
+            stream ? { onToken: () => undefined, onFinish: (f) => finished.push(f) } : { onFinish: (f) => finished.push(f) },
+          ),
+        );
+      }
+      clock.runAll();
+      return { finished, counters: engine.snapshot().counters };
+    };
+    const eager = run(true);
+    const lazy = run(false);
+    expect(lazy).toEqual(eager);
+    expect(eager.counters.preemptions).toBeGreaterThan(0);
+    expect(eager.finished.every((f) => f.outputTokenIds.length === f.outputTokens)).toBe(true);
   });
 
   it('draws different output lengths under another seed', () => {
@@ -80,6 +110,30 @@ describe('SimEngine on a VirtualClock', () => {
     const iv = requestIntervals(h.finished.get('r')!);
     expect(iv.queueMs).toBe(0);
     expect(iv.ttftMs).toBeCloseTo(20 + h.steps[0]!.durationMs, 9);
+  });
+
+  it('sums TTFT and inter-token gaps as vLLM’s histograms observe them, preempted requests included', () => {
+    // 40 blocks of 16 tokens for 3 requests that grow to 20 blocks each: preemptions happen
+    const h = harness({ frontendLatencyMs: 5, numGpuBlocksOverride: 40, maxNumSeqs: 3, maxModelLen: 512 });
+    for (let i = 0; i < 3; i++) h.submit(`r${i}`, toks(200, i * 1000), { maxTokens: 120 });
+    h.run();
+    const c = h.engine.snapshot().counters;
+    expect(c.preemptions).toBeGreaterThan(0);
+    let ttft = 0;
+    let itl = 0;
+    let gaps = 0;
+    for (const [id, f] of h.finished) {
+      ttft += requestIntervals(f).ttftMs!;
+      const times = h.tokenTimes.get(id)!;
+      for (let k = 1; k < times.length; k++) itl += times[k]! - times[k - 1]!;
+      gaps += times.length - 1;
+    }
+    // one TTFT observation per request; one ITL observation per token after the first (3 × 119)
+    expect(c.ttftCount).toBe(3);
+    expect(c.itlCount).toBe(gaps);
+    expect(gaps).toBe(357);
+    expect(c.ttftMsSum).toBeCloseTo(ttft, 6);
+    expect(c.itlMsSum).toBeCloseTo(itl, 6);
   });
 
   it('loads an adapter in clock time; requests may name it only afterwards', async () => {

@@ -37,6 +37,7 @@ export interface StepPlan {
   index: number;
   startMs: number;
   durationMs: number;
+  /** The batch; the core reuses this array for its next step, so it is valid until the next {@link EngineCore.schedule}. */
   seqs: Sequence[];
   work: StepWork;
   admitted: number;
@@ -74,7 +75,8 @@ export class EngineCore {
   private readonly scratch: Int32Array;
   private stepIndex = 0;
   private inFlight: StepPlan | null = null;
-  private finishedInStep: Sequence[] = [];
+  private readonly finishedInStep: Sequence[] = [];
+  private readonly stepSeqs: Sequence[] = [];
   private readonly tokenCtx: TokenContext;
   private stepPromptTokens = 0;
   private stepGenerated = 0;
@@ -87,6 +89,10 @@ export class EngineCore {
     requestSuccess: { stop: 0, length: 0, abort: 0 },
     steps: 0,
     busyMs: 0,
+    ttftMsSum: 0,
+    ttftCount: 0,
+    itlMsSum: 0,
+    itlCount: 0,
   };
 
   constructor(config: ResolvedEngineConfig, options: EngineCoreOptions = {}) {
@@ -227,7 +233,9 @@ export class EngineCore {
     const c = this.config;
     const B = c.blockSize;
     const work = new StepWork();
-    const seqs: Sequence[] = [];
+    // One array per core, reused by every step: only one step is in flight at a time.
+    const seqs = this.stepSeqs;
+    seqs.length = 0;
     let budget = c.maxNumBatchedTokens;
     let preempted = 0;
     let admitted = 0;
@@ -243,7 +251,7 @@ export class EngineCore {
       }
       let scheduled = true;
       // Fast path (most decodes): the token fits the last block and fills no block, so nothing to allocate or cache.
-      const fits = seq.numComputed + n <= seq.blockIds.length * B && (seq.numComputed + n) % B !== 0;
+      const fits = seq.numComputed + n <= seq.slotTokens && (seq.numComputed + n) % B !== 0;
       while (!fits && !this.allocateSlots(seq, n, null)) {
         const victim = this.running.pop()!;
         this.preempt(victim);
@@ -347,11 +355,20 @@ export class EngineCore {
       if (seq.numComputed >= seq.numTokens) this.emitToken(seq, endMs);
     }
     if (this.finishedInStep.length > 0) {
-      this.running = this.running.filter((s) => s.status === 'running' && !s.abortRequested);
-      for (const seq of this.finishedInStep) {
+      // Compacted in place: a new array per step would be garbage on every step that finishes a request.
+      const running = this.running;
+      let kept = 0;
+      for (let k = 0; k < running.length; k++) {
+        const s = running[k]!;
+        if (s.status === 'running' && !s.abortRequested) running[kept++] = s;
+      }
+      running.length = kept;
+      const finished = this.finishedInStep;
+      for (let k = 0; k < finished.length; k++) {
+        const seq = finished[k]!;
         if (seq.abortRequested) this.finish(seq, 'abort', endMs);
       }
-      this.finishedInStep = [];
+      finished.length = 0;
     }
     this.inFlight = null;
     this.counters.steps++;
@@ -423,26 +440,44 @@ export class EngineCore {
 
   // ---------------------------------------------------------------- internals
 
-  private emitToken(seq: Sequence, endMs: number): void {
-    const index = seq.output.length;
-    const last = index + 1 >= seq.targetOutput;
+  /** Draws the ids of seq's output tokens up to (not including) output index `upTo`, in order. */
+  private materialize(seq: Sequence, upTo: number): void {
+    const out = seq.output;
+    if (out.length >= upTo) return;
     const ctx = this.tokenCtx;
     ctx.requestId = seq.id;
-    ctx.index = index;
-    ctx.last = last;
     ctx.finishReason = seq.finishReason;
     ctx.rng = seq.rng;
-    const token = this.tokenSource(ctx);
-    seq.output.push(token);
+    for (let index = out.length; index < upTo; index++) {
+      ctx.index = index;
+      ctx.last = index + 1 >= seq.targetOutput;
+      out.push(this.tokenSource(ctx));
+    }
+  }
+
+  private emitToken(seq: Sequence, endMs: number): void {
+    const index = seq.numOutput;
+    const last = index + 1 >= seq.targetOutput;
+    seq.numOutput = index + 1;
+    seq.numTokens++;
+    const counters = this.counters;
     if (seq.firstTokenMs === null) {
       seq.firstTokenMs = endMs;
-      this.counters.promptTokens += seq.numPromptTokens;
+      counters.promptTokens += seq.numPromptTokens;
       this.stepPromptTokens += seq.numPromptTokens;
+      counters.ttftMsSum += endMs - seq.arrivalMs;
+      counters.ttftCount++;
+    } else {
+      counters.itlMsSum += endMs - seq.lastTokenMs!;
+      counters.itlCount++;
     }
     seq.lastTokenMs = endMs;
     this.counters.generationTokens++;
     this.stepGenerated++;
-    seq.observer?.onToken?.(token, index, endMs);
+    if (seq.streams) {
+      this.materialize(seq, index + 1);
+      seq.observer!.onToken!(seq.output[index]!, index, endMs);
+    }
     if (last) {
       seq.status = 'finished';
       this.finishedInStep.push(seq);
@@ -453,17 +488,25 @@ export class EngineCore {
   private finish(seq: Sequence, reason: FinishReason, nowMs: number): void {
     this.pool.freeBlocks(seq.blockIds, true);
     seq.blockIds = [];
+    seq.slotTokens = 0;
     seq.status = 'finished';
     this.byId.delete(seq.id);
     this.counters.requestSuccess[reason]++;
     if (!seq.observer?.onFinish) return;
+    const materialize = (): number[] => {
+      this.materialize(seq, seq.numOutput);
+      return seq.output;
+    };
     const result: FinishedRequest = {
       id: seq.id,
       finishReason: reason,
       adapter: seq.adapter?.name ?? null,
       promptTokens: seq.numPromptTokens,
-      outputTokens: seq.output.length,
-      outputTokenIds: seq.output,
+      outputTokens: seq.numOutput,
+      // Drawn when first read: callers that only need counts and times (a cluster simulation) never pay for ids.
+      get outputTokenIds() {
+        return materialize();
+      },
       maxTokens: seq.maxTokens,
       cachedPromptTokens: Math.max(0, seq.numCachedTokens),
       preemptions: seq.numPreemptions,
@@ -482,6 +525,7 @@ export class EngineCore {
   private preempt(seq: Sequence): void {
     this.pool.freeBlocks(seq.blockIds, true);
     seq.blockIds = [];
+    seq.slotTokens = 0;
     seq.numCachedBlocks = 0;
     seq.numComputed = 0;
     seq.status = 'preempted';
@@ -526,6 +570,7 @@ export class EngineCore {
       seq.numCachedBlocks = hitCount;
     }
     for (let k = 0; k < needNew; k++) seq.blockIds.push(this.pool.allocate());
+    seq.slotTokens = seq.blockIds.length * B;
     if (this.config.enablePrefixCaching) this.cacheFullBlocks(seq, Math.min(computed + n, seq.numTokens));
     return true;
   }
@@ -554,6 +599,7 @@ export class EngineCore {
     const blockHashes: bigint[] = [];
     for (let j = from; j < to; j++) blockHashes.push(hashToBigInt(seq.hashHi[j]!, seq.hashLo[j]!));
     const tokenIds: number[] = [];
+    this.materialize(seq, to * B - seq.numPromptTokens);
     for (let t = from * B; t < to * B; t++) tokenIds.push(seq.tokenAt(t));
     this.events.stored({
       type: 'BlockStored',
@@ -578,6 +624,7 @@ export class EngineCore {
       if (start + B <= seq.numPromptTokens) {
         this.hasher.hashBlock(parentHi, parentLo, seq.prompt, start, extra);
       } else {
+        this.materialize(seq, start + B - seq.numPromptTokens);
         for (let k = 0; k < B; k++) this.scratch[k] = seq.tokenAt(start + k);
         this.hasher.hashBlock(parentHi, parentLo, this.scratch, 0, extra);
       }

@@ -7,7 +7,20 @@ export type SequenceStatus = 'arriving' | 'waiting' | 'running' | 'preempted' | 
 /** The engine's state of one request (vLLM's `Request`). Internal. */
 export class Sequence {
   readonly numPromptTokens: number;
+  /** Prompt plus generated tokens (a field, not a getter: it is read for every running request in every step). */
+  numTokens: number;
+  /** Tokens generated so far. */
+  numOutput = 0;
+  /**
+   * Ids of the first `output.length` generated tokens. Without a token listener ids are drawn lazily, in order, from
+   * the request's own Rng when something needs them (hashing a block of output, the finished result), so a decode
+   * step touches no per-token storage; the ids are the same as if drawn at once.
+   */
   readonly output: number[] = [];
+  /** Whether an observer wants every token as it is generated (ids are then drawn eagerly). */
+  readonly streams: boolean;
+  /** Token slots of the block table (blockIds.length × block size), kept beside the hot fields. */
+  slotTokens = 0;
   status: SequenceStatus = 'waiting';
   /** Tokens whose KV is computed (or scheduled to be by the step in flight). */
   numComputed = 0;
@@ -43,12 +56,11 @@ export class Sequence {
     readonly observer: RequestObserver | undefined,
   ) {
     this.numPromptTokens = prompt.length;
+    this.numTokens = prompt.length;
+    this.streams = observer?.onToken !== undefined;
   }
 
-  get numTokens(): number {
-    return this.numPromptTokens + this.output.length;
-  }
-
+  /** Token i of prompt + output; output ids must have been drawn up to i (EngineCore.materialize). */
   tokenAt(i: number): number {
     return i < this.numPromptTokens ? this.prompt[i]! : this.output[i - this.numPromptTokens]!;
   }

@@ -51,7 +51,8 @@ export interface FinishedRequest {
   adapter: string | null;
   promptTokens: number;
   outputTokens: number;
-  outputTokenIds: readonly number[];
+  /** Generated token ids (drawn on first read when the request was not streamed; same ids either way). */
+  readonly outputTokenIds: readonly number[];
   maxTokens: number;
   /** Prompt tokens found in the prefix cache when first scheduled (vLLM `num_cached_tokens`). */
   cachedPromptTokens: number;
@@ -105,6 +106,19 @@ export interface EngineCounters {
   steps: number;
   /** Sum of step durations, ms. */
   busyMs: number;
+  /**
+   * Sum and count of vLLM's `time_to_first_token_seconds` observations, in ms: arrival at the frontend to the
+   * first token, one per request. Rates and interval means come from deltas, as from the histogram's `_sum` and
+   * `_count`.
+   */
+  ttftMsSum: number;
+  ttftCount: number;
+  /**
+   * Sum and count of vLLM's `inter_token_latency_seconds` observations, in ms: one per generated token after a
+   * request's first, the time since that request's previous token (a preemption's recompute included).
+   */
+  itlMsSum: number;
+  itlCount: number;
 }
 
 /** The engine's state now: vLLM's gauges plus what `vllm:lora_requests_info` reports. */

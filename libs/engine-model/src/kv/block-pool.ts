@@ -1,5 +1,16 @@
 import { type KvEventRecorder } from './events';
 
+// Per-block record layout in BlockPool.blocks (int32 fields; 8 per block = 32 bytes, two blocks per cache line).
+const STRIDE = 8;
+const REF = 0;
+const PREV = 1;
+const NEXT = 2;
+const FLAGS = 3;
+const HASH_HI = 4;
+const HASH_LO = 5;
+const IN_FREE = 1;
+const HASHED = 2;
+
 /**
  * The paged KV cache's blocks, as vLLM's `BlockPool`: a reference count per block, a free queue, and the
  * prefix cache (hash → block) over full blocks.
@@ -10,18 +21,17 @@ import { type KvEventRecorder } from './events';
  * request frees its blocks tail-first ({@link freeBlocks}), its tail blocks are evicted before its head.
  * A cache hit on a free block takes it out of the queue ({@link touch}).
  *
- * Per-block state lives in typed arrays, the queue is an index-linked list and the prefix cache is an
+ * Per-block state lives in one typed array, a block's fields side by side (a block touched on the hot path
+ * costs one cache line, not one per field); the queue is an index-linked list and the prefix cache is an
  * open-addressing table keyed by the full 64-bit hash: no allocation per block or per lookup.
  */
 export class BlockPool {
   readonly numBlocks: number;
-  private readonly refCount: Int32Array;
-  private readonly prev: Int32Array;
-  private readonly next: Int32Array;
-  private readonly inFree: Uint8Array;
-  private readonly hashed: Uint8Array;
-  private readonly hashHi: Uint32Array;
-  private readonly hashLo: Uint32Array;
+  /**
+   * Block b's fields at b × STRIDE + offset: reference count, previous and next block in the free queue (-1 =
+   * none), flags (IN_FREE, HASHED), and the cached hash's halves as int32 bit patterns.
+   */
+  private readonly blocks: Int32Array;
   private head = -1;
   private tail = -1;
   private free = 0;
@@ -38,13 +48,7 @@ export class BlockPool {
     private readonly events: KvEventRecorder,
   ) {
     this.numBlocks = numBlocks;
-    this.refCount = new Int32Array(numBlocks);
-    this.prev = new Int32Array(numBlocks);
-    this.next = new Int32Array(numBlocks);
-    this.inFree = new Uint8Array(numBlocks);
-    this.hashed = new Uint8Array(numBlocks);
-    this.hashHi = new Uint32Array(numBlocks);
-    this.hashLo = new Uint32Array(numBlocks);
+    this.blocks = new Int32Array(numBlocks * STRIDE);
     // At most one entry per block; a table of ≥ 2× that keeps probes short.
     let size = 16;
     while (size < numBlocks * 2) size *= 2;
@@ -53,54 +57,47 @@ export class BlockPool {
     this.mask = size - 1;
     for (let i = 0; i < numBlocks; i++) this.pushBack(i);
   }
-
   get numFreeBlocks(): number {
     return this.free;
   }
-
   /** Blocks in cache (free or in use). */
   get numCachedBlocks(): number {
     return this.cached;
   }
-
   /** Fraction of blocks held by requests, 0..1 (vLLM's kv_cache_usage_perc; cached free blocks count as free). */
   usage(): number {
     return this.numBlocks === 0 ? 0 : 1 - this.free / this.numBlocks;
   }
-
   refs(block: number): number {
-    return this.refCount[block]!;
+    return this.blocks[block * STRIDE + REF]!;
   }
-
   isCached(block: number): boolean {
-    return this.hashed[block] === 1;
+    return (this.blocks[block * STRIDE + FLAGS]! & HASHED) !== 0;
   }
-
   /** The cached block holding this hash, or -1. */
   lookup(hi: number, lo: number): number {
     const i = this.find(hi | 0, lo | 0);
     return i < 0 ? -1 : this.table[i * 4 + 2]!;
   }
-
   /** Takes a cached block for a request: out of the free queue if it was free, reference count + 1. */
   touch(block: number): void {
-    if (this.refCount[block] === 0 && this.inFree[block]) this.unlink(block);
-    this.refCount[block]!++;
+    const at = block * STRIDE;
+    const b = this.blocks;
+    if (b[at + REF] === 0 && (b[at + FLAGS]! & IN_FREE) !== 0) this.unlink(block);
+    b[at + REF]!++;
   }
-
   /**
    * Takes the block at the front of the free queue for a new allocation (reference count 1), evicting its
    * cached content. Callers check {@link numFreeBlocks} first; returns -1 when none is free.
    */
   allocate(): number {
-    const b = this.head;
-    if (b < 0) return -1;
-    this.unlink(b);
-    if (this.hashed[b]) this.evict(b);
-    this.refCount[b] = 1;
-    return b;
+    const block = this.head;
+    if (block < 0) return -1;
+    this.unlink(block);
+    if ((this.blocks[block * STRIDE + FLAGS]! & HASHED) !== 0) this.evict(block);
+    this.blocks[block * STRIDE + REF] = 1;
+    return block;
   }
-
   /** Releases blocks in the given order; those no request holds join the back of the free queue. */
   freeBlocks(blocks: readonly number[], reverse: boolean): void {
     if (reverse) {
@@ -109,29 +106,31 @@ export class BlockPool {
       for (let i = 0; i < blocks.length; i++) this.release(blocks[i]!);
     }
   }
-
   /**
    * Registers a full block under a hash. Returns false (and leaves the block uncached) when another block
    * already holds that hash: two requests computed the same prefix in one step.
    */
   cacheBlock(block: number, hi: number, lo: number): boolean {
-    if (this.hashed[block]) return this.hashHi[block] === hi >>> 0 && this.hashLo[block] === lo >>> 0;
+    const b = this.blocks;
+    const at = block * STRIDE;
+    hi |= 0;
+    lo |= 0;
+    if ((b[at + FLAGS]! & HASHED) !== 0) return b[at + HASH_HI] === hi && b[at + HASH_LO] === lo;
     const t = this.table;
     let i = lo & this.mask;
     while (t[i * 4 + 2] !== -1) {
-      if (t[i * 4 + 1] === (lo | 0) && t[i * 4] === (hi | 0)) return false;
+      if (t[i * 4 + 1] === lo && t[i * 4] === hi) return false;
       i = (i + 1) & this.mask;
     }
     t[i * 4] = hi;
     t[i * 4 + 1] = lo;
     t[i * 4 + 2] = block;
     this.cached++;
-    this.hashed[block] = 1;
-    this.hashHi[block] = hi;
-    this.hashLo[block] = lo;
+    b[at + FLAGS] = b[at + FLAGS]! | HASHED;
+    b[at + HASH_HI] = hi;
+    b[at + HASH_LO] = lo;
     return true;
   }
-
   /**
    * Drops the whole prefix cache (vLLM `reset_prefix_cache`). Allowed only when no request holds a block,
    * as in vLLM; returns whether it happened. Emits `AllBlocksCleared`.
@@ -140,30 +139,30 @@ export class BlockPool {
     if (this.free !== this.numBlocks) return false;
     for (let i = 0; i <= this.mask; i++) this.table[i * 4 + 2] = -1;
     this.cached = 0;
-    this.hashed.fill(0);
+    for (let block = 0; block < this.numBlocks; block++) this.blocks[block * STRIDE + FLAGS]! &= ~HASHED;
     this.events.cleared();
     return true;
   }
-
   /** Block ids from the front of the free queue (the next to be evicted first): for tests and debugging. */
   freeQueue(): number[] {
     const out: number[] = [];
-    for (let b = this.head; b >= 0; b = this.next[b]!) out.push(b);
+    for (let b = this.head; b >= 0; b = this.blocks[b * STRIDE + NEXT]!) out.push(b);
     return out;
   }
-
   private release(block: number): void {
-    const r = --this.refCount[block]!;
+    const r = --this.blocks[block * STRIDE + REF]!;
     if (r === 0) this.pushBack(block);
     else if (r < 0) throw new Error(`block ${block} freed more often than taken`);
   }
-
   private evict(block: number): void {
-    this.remove(this.find(this.hashHi[block]! | 0, this.hashLo[block]! | 0));
-    this.hashed[block] = 0;
-    this.events.removed(this.hashHi[block]!, this.hashLo[block]!);
+    const b = this.blocks;
+    const at = block * STRIDE;
+    const hi = b[at + HASH_HI]!;
+    const lo = b[at + HASH_LO]!;
+    this.remove(this.find(hi, lo));
+    b[at + FLAGS] = b[at + FLAGS]! & ~HASHED;
+    this.events.removed(hi, lo);
   }
-
   /** Slot holding (hi, lo) as int32 bit patterns, or -1. Hashes are well mixed, so the low bits pick the home slot. */
   private find(hi: number, lo: number): number {
     const t = this.table;
@@ -174,7 +173,6 @@ export class BlockPool {
       i = (i + 1) & this.mask;
     }
   }
-
   /** Empties slot i, shifting later entries of its probe run back (no tombstones, so probes stay short). */
   private remove(i: number): void {
     if (i < 0) return;
@@ -198,25 +196,27 @@ export class BlockPool {
     t[hole * 4 + 2] = -1;
     this.cached--;
   }
-
-  private pushBack(b: number): void {
-    this.prev[b] = this.tail;
-    this.next[b] = -1;
-    if (this.tail >= 0) this.next[this.tail] = b;
-    else this.head = b;
-    this.tail = b;
-    this.inFree[b] = 1;
+  private pushBack(block: number): void {
+    const b = this.blocks;
+    const at = block * STRIDE;
+    b[at + PREV] = this.tail;
+    b[at + NEXT] = -1;
+    if (this.tail >= 0) b[this.tail * STRIDE + NEXT] = block;
+    else this.head = block;
+    this.tail = block;
+    b[at + FLAGS] = b[at + FLAGS]! | IN_FREE;
     this.free++;
   }
-
-  private unlink(b: number): void {
-    const p = this.prev[b]!;
-    const n = this.next[b]!;
-    if (p >= 0) this.next[p] = n;
+  private unlink(block: number): void {
+    const b = this.blocks;
+    const at = block * STRIDE;
+    const p = b[at + PREV]!;
+    const n = b[at + NEXT]!;
+    if (p >= 0) b[p * STRIDE + NEXT] = n;
     else this.head = n;
-    if (n >= 0) this.prev[n] = p;
+    if (n >= 0) b[n * STRIDE + PREV] = p;
     else this.tail = p;
-    this.inFree[b] = 0;
+    b[at + FLAGS] = b[at + FLAGS]! & ~IN_FREE;
     this.free--;
   }
 }

@@ -1,0 +1,34 @@
+import { hashBlocks } from '@brix/engine-model';
+import { type BlockHash, type RoutingRequest } from '@brix/routing';
+
+/**
+ * The RoutingRequest the simulated gateway hands to routing. As in the gateway, prefix hashes are computed only
+ * when a policy reads them, once: chained hashes over consecutive full blocks of `blockTokens` prompt tokens
+ * (the engine model's `hashBlocks`, base-model root), so equal token prefixes give equal hash chains. The
+ * adapter is not mixed in, as the gateway's byte hashes do not mix it either.
+ */
+export class SimRoutingRequest implements RoutingRequest {
+  private hashes: BlockHash[] | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly model: string,
+    readonly adapter: string | undefined,
+    readonly user: string | undefined,
+    readonly sessionId: string | undefined,
+    /** Exact: the simulation has the token ids (the gateway estimates bytes / 4). */
+    readonly promptTokens: number,
+    readonly maxTokens: number,
+    private readonly tokens: ArrayLike<number>,
+    private readonly blockTokens: number,
+  ) {}
+
+  get prefixHashes(): readonly BlockHash[] {
+    return (this.hashes ??= hashBlocks(this.tokens, { blockSize: this.blockTokens }));
+  }
+
+  /** Whether a policy has read the hashes (for tests and cost accounting). */
+  get hashed(): boolean {
+    return this.hashes !== undefined;
+  }
+}
