@@ -24,4 +24,16 @@ describe('prefix hasher', () => {
     const h = await createPrefixHasher(4);
     expect(h.hash('éé')).toHaveLength(1); // 2 characters, 4 UTF-8 bytes
   });
+
+  it('hashes a long prompt after a short one (and back) as a fresh hasher does', async () => {
+    const reused = await createPrefixHasher(128);
+    const long = 'x'.repeat(100_000) + 'é'.repeat(50_000) + 'tail';
+    reused.hash('short prompt, shorter than the scratch buffer, '.repeat(20));
+    const afterShort = reused.hash(long);
+    const fresh = await createPrefixHasher(128);
+    expect(afterShort).toEqual(fresh.hash(long));
+    expect(afterShort).toHaveLength(Math.floor(Buffer.byteLength(long) / 128));
+    // A shorter prompt after the long one sees none of the long one's leftover bytes.
+    expect(reused.hash('y'.repeat(300))).toEqual(fresh.hash('y'.repeat(300)));
+  });
 });

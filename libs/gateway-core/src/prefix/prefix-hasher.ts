@@ -17,15 +17,20 @@ const SEED = 0x62726978n; // "brix"
 
 export async function createPrefixHasher(blockBytes = 128): Promise<PrefixHasher> {
   const { h64Raw } = await xxhash();
+  // Prompts are encoded into one reused buffer: a fresh Buffer per prompt would put every prompt over
+  // 128 KB into V8's large-object space, and allocating there costs more than the hashing.
+  let scratch = Buffer.allocUnsafe(64 * 1024);
   return {
     blockBytes,
     hash(text: string): BlockHash[] {
-      const bytes = Buffer.from(text, 'utf8');
-      const blocks = Math.floor(bytes.length / blockBytes);
+      const size = Buffer.byteLength(text, 'utf8');
+      if (size > scratch.length) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
+      scratch.write(text, 0, 'utf8');
+      const blocks = Math.floor(size / blockBytes);
       const out = new Array<BlockHash>(blocks);
       let previous = SEED;
       for (let i = 0; i < blocks; i++) {
-        previous = h64Raw(bytes.subarray(i * blockBytes, (i + 1) * blockBytes), previous);
+        previous = h64Raw(scratch.subarray(i * blockBytes, (i + 1) * blockBytes), previous);
         out[i] = previous;
       }
       return out;
