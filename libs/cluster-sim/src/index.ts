@@ -19,6 +19,6 @@ export {
 export { SimRoutingRequest } from './routing-request';
 export { LoadReporter, SimEngineView } from './views';
 export { asWorkload, type SimRequest, type Workload, type WorkloadInput } from './workload/workload';
-export { LengthDistribution, meanLength, sampleLength } from './workload/lengths';
+export { LengthDistribution, lengthProblem, meanLength, sampleLength } from './workload/lengths';
 export { fillTokens, PrefixPool, tokenSeed } from './workload/tokens';
 export { PoissonWorkloadOptions, type PoissonWorkloadInput, poissonWorkload, poissonWorkloadMeans } from './workload/poisson';
