@@ -36,7 +36,10 @@ describe('arrival processes', () => {
     expect(ts.length / 500).toBeLessThan(40 * 1.04);
     let on = 0;
     let off = 0;
-    for (const t of ts) t % 10_000 < 2000 ? on++ : off++;
+    for (const t of ts) {
+      if (t % 10_000 < 2000) on++;
+      else off++;
+    }
     // per ms: on / 2000 vs off / 8000 → ratio 5
     const ratio = on / 2000 / (off / 8000);
     expect(ratio).toBeGreaterThan(4.5);

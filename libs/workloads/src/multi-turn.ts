@@ -1,4 +1,4 @@
-import { Rng } from '@brix/clock';
+import { type Rng } from '@brix/clock';
 import {
   fillTokens,
   type LengthDistribution,
