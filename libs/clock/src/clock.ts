@@ -126,39 +126,50 @@ export class VirtualClock implements Clock {
     while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
   }
 
-  private less(a: Scheduled, b: Scheduled): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
+  // Sift with a hole (no swaps) and the (at, seq) order inlined: timers are the simulation's innermost loop.
   private push(item: Scheduled): void {
     const h = this.heap;
+    let i = h.length;
     h.push(item);
-    let i = h.length - 1;
+    const at = item.at;
+    const seq = item.seq;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      const p = h[parent]!;
+      if (p.at < at || (p.at === at && p.seq < seq)) break;
+      h[i] = p;
       i = parent;
     }
+    h[i] = item;
   }
 
   private pop(): Scheduled | undefined {
     const h = this.heap;
     const top = h[0];
     const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
+    const n = h.length;
+    if (n > 0 && last) {
+      const at = last.at;
+      const seq = last.seq;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
+        let m = l;
+        let c = h[l]!;
         const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
+        if (r < n) {
+          const rc = h[r]!;
+          if (rc.at < c.at || (rc.at === c.at && rc.seq < c.seq)) {
+            m = r;
+            c = rc;
+          }
+        }
+        if (at < c.at || (at === c.at && seq < c.seq)) break;
+        h[i] = c;
         i = m;
       }
+      h[i] = last;
     }
     return top;
   }

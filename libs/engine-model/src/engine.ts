@@ -151,11 +151,28 @@ export class SimEngine {
   private kick(): void {
     if (this.plan || this.completing || this.kickTimer || this.stopped) return;
     // A zero-delay timer lets requests submitted in the same tick join the same first step.
-    this.kickTimer = this.clock.setTimer(0, () => {
-      this.kickTimer = null;
-      if (!this.plan) this.startStep(Math.max(this.clock.now(), this.timelineMs));
-    });
+    this.kickTimer = this.clock.setTimer(0, this.onKick);
   }
+
+  // Timer callbacks bound once (not a closure per step): at most one step and one kick are pending at a time.
+  private readonly onKick = (): void => {
+    this.kickTimer = null;
+    if (!this.plan) this.startStep(Math.max(this.clock.now(), this.timelineMs));
+  };
+
+  private readonly onStepEnd = (): void => {
+    const plan = this.plan!;
+    const endMs = plan.startMs + plan.durationMs;
+    this.stepTimer = null;
+    this.plan = null;
+    this.completing = true;
+    try {
+      this.finishStep(plan);
+    } finally {
+      this.completing = false;
+    }
+    if (this.core.hasWork()) this.startStep(endMs);
+  };
 
   private startStep(startMs: number): void {
     if (this.stopped) return;
@@ -163,17 +180,7 @@ export class SimEngine {
     if (!plan) return;
     this.plan = plan;
     const endMs = startMs + plan.durationMs;
-    this.stepTimer = this.clock.setTimer(Math.max(0, endMs - this.clock.now()), () => {
-      this.stepTimer = null;
-      this.plan = null;
-      this.completing = true;
-      try {
-        this.finishStep(plan);
-      } finally {
-        this.completing = false;
-      }
-      if (this.core.hasWork()) this.startStep(endMs);
-    });
+    this.stepTimer = this.clock.setTimer(Math.max(0, endMs - this.clock.now()), this.onStepEnd);
   }
 
   private finishStep(plan: StepPlan): void {

@@ -39,6 +39,7 @@ export interface StepPlan {
   durationMs: number;
   /** The batch; the core reuses this array for its next step, so it is valid until the next {@link EngineCore.schedule}. */
   seqs: Sequence[];
+  /** The batch's aggregate; reused like `seqs`, so valid until the next {@link EngineCore.schedule}. */
   work: StepWork;
   admitted: number;
   preempted: number;
@@ -77,6 +78,7 @@ export class EngineCore {
   private inFlight: StepPlan | null = null;
   private readonly finishedInStep: Sequence[] = [];
   private readonly stepSeqs: Sequence[] = [];
+  private readonly stepWork = new StepWork();
   private readonly tokenCtx: TokenContext;
   private stepPromptTokens = 0;
   private stepGenerated = 0;
@@ -232,8 +234,8 @@ export class EngineCore {
     if (this.inFlight) throw new Error('EngineCore.schedule: a step is already in flight');
     const c = this.config;
     const B = c.blockSize;
-    const work = new StepWork();
-    // One array per core, reused by every step: only one step is in flight at a time.
+    // One batch array and one aggregate per core, reused by every step: only one step is in flight at a time.
+    const work = this.stepWork.reset();
     const seqs = this.stepSeqs;
     seqs.length = 0;
     let budget = c.maxNumBatchedTokens;
@@ -272,15 +274,16 @@ export class EngineCore {
 
     // WAITING requests, only if nothing was preempted.
     if (preempted === 0 && this.waiting.length > 0) {
-      const loras = new Set<number>();
-      for (const s of seqs) if (s.adapter) loras.add(s.adapter.intId);
-      const skipped: Sequence[] = [];
+      // Requests name adapters only on a LoRA engine (add() refuses them otherwise): no set to build without LoRA.
+      const loras = c.enableLora ? new Set<number>() : null;
+      if (loras) for (const s of seqs) if (s.adapter) loras.add(s.adapter.intId);
+      let skipped: Sequence[] | null = null;
       let hitBlocks: number[] = [];
       while (this.waiting.length > 0 && budget > 0) {
         if (this.running.length >= c.maxNumSeqs) break;
         const seq = this.waiting[0]!;
-        if (seq.adapter && loras.size >= c.maxLoras && !loras.has(seq.adapter.intId)) {
-          skipped.push(this.waiting.shift()!);
+        if (seq.adapter && loras && loras.size >= c.maxLoras && !loras.has(seq.adapter.intId)) {
+          (skipped ??= []).push(this.waiting.shift()!);
           continue;
         }
         hitBlocks = c.enablePrefixCaching ? this.findCachedPrefix(seq) : [];
@@ -304,9 +307,9 @@ export class EngineCore {
         seq.inStep = true;
         seqs.push(seq);
         budget -= n;
-        if (seq.adapter) loras.add(seq.adapter.intId);
+        if (seq.adapter && loras) loras.add(seq.adapter.intId);
       }
-      if (skipped.length > 0) this.waiting = skipped.concat(this.waiting);
+      if (skipped) this.waiting = skipped.concat(this.waiting);
     }
 
     if (seqs.length === 0) return null;

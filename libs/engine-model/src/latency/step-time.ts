@@ -29,6 +29,20 @@ export class StepWork {
   /** Adapters that must be loaded before this step runs. */
   adapterLoads = 0;
 
+  /** Empties the aggregate for the next step (the engine reuses one per core: a step is planned at a time). */
+  reset(): this {
+    this.seqs = 0;
+    this.tokens = 0;
+    this.prefillSeqs = 0;
+    this.prefillTokens = 0;
+    this.prefillAttnPairs = 0;
+    this.prefillKvTokens = 0;
+    this.decodeKvTokens = 0;
+    this.loraAdapters = 0;
+    this.adapterLoads = 0;
+    return this;
+  }
+
   /** Adds one sequence that processes `newTokens` tokens after `contextTokens` already computed ones. */
   add(newTokens: number, contextTokens: number): this {
     this.seqs++;
