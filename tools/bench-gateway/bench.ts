@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { nearestRank, parseBenchOptions } from '@brix/bench-kit';
 import { Rng, WallClock } from '@brix/clock';
 import { MemoryEngineDirectory } from '@brix/discovery';
 import { createPrefixHasher, EngineStateStore } from '@brix/gateway-core';
@@ -13,35 +14,22 @@ import { createRouter } from '@brix/routing';
 import { freePort, type ServiceProcess, startApp } from '@brix/testing';
 import { Pool } from 'undici';
 
-interface Options {
-  seconds: number;
-  rounds: number;
-  rate: number;
-  concurrency: number;
-  out: string;
-}
-
-function parse(args: string[], root: string): Options {
-  const opt = (name: string, fallback: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-  };
-  return {
-    seconds: Number(opt('seconds', '5')),
-    rounds: Number(opt('rounds', '3')),
-    rate: Number(opt('rate', '500')),
-    concurrency: Number(opt('concurrency', '32')),
-    out: resolve(root, opt('out', 'docs/benchmarks/gateway.md')),
-  };
-}
+const optionSpec = {
+  seconds: { type: 'number', default: 5, min: 0.5, description: 'seconds per measurement' },
+  rounds: { type: 'number', default: 3, min: 1, integer: true, description: 'alternating rounds of part A' },
+  rate: { type: 'number', default: 500, min: 1, description: 'requests per second in part A' },
+  concurrency: { type: 'number', default: 32, min: 1, integer: true, description: 'concurrent clients in part C' },
+  out: { type: 'string', default: 'docs/benchmarks/gateway.md', description: 'the page to write' },
+} as const;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Percentile by nearest rank on a sorted copy. */
-function pct(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN;
-}
+const pct = (values: number[], p: number): number =>
+  nearestRank(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
 
 /** Text of about `bytes` bytes; `seed` varies it so prompts do not all share one prefix. */
 function prompt(bytes: number, seed: number): string {
@@ -253,7 +241,8 @@ const ms = (v: number) => v.toFixed(3);
 const us = (seconds: number) => (seconds * 1e6).toFixed(0);
 
 export async function main({ root, args }: { root: string; args: string[] }): Promise<number> {
-  const o = parse(args, root);
+  const options = parseBenchOptions(args, optionSpec);
+  const o = { ...options, out: resolve(root, options.out) };
   const command = `node tools/bench-gateway/run.mjs ${args.join(' ')}`.trim();
   const log = (s: string) => process.stdout.write(`${s}\n`);
   const started: ServiceProcess[] = [];

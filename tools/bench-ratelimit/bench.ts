@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { nearestRank, parseBenchOptions } from '@brix/bench-kit';
 import { type KvBucket, KvConflictError, NatsBus } from '@brix/bus';
 import { type Clock, Rng, WallClock } from '@brix/clock';
 import { loadConfig } from '@brix/config';
@@ -22,26 +23,20 @@ const settingsSpec = { ...gatewaySettings, ...rateLimitSettings };
 
 type Mode = 'brix' | 'post-charge' | 'off';
 
+const optionSpec = {
+  burst: { type: 'number', default: 240, min: 1, integer: true, description: 'concurrent requests in a burst' },
+  limit: { type: 'number', default: 6000, min: 1, integer: true, description: "the user's tokens per minute" },
+  'max-tokens': { type: 'number', default: 64, min: 1, integer: true, description: 'max_tokens of every request' },
+  rounds: { type: 'number', default: 1500, min: 1, integer: true, description: 'requests per latency sample' },
+  out: { type: 'string', default: 'docs/benchmarks/ratelimit.md', description: 'the page to write' },
+} as const;
+
 interface Options {
   burst: number;
   limit: number;
   maxTokens: number;
   rounds: number;
   out: string;
-}
-
-function parse(args: string[], root: string): Options {
-  const opt = (name: string, fallback: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-  };
-  return {
-    burst: Number(opt('burst', '240')),
-    limit: Number(opt('limit', '6000')),
-    maxTokens: Number(opt('max-tokens', '64')),
-    rounds: Number(opt('rounds', '1500')),
-    out: resolve(root, opt('out', 'docs/benchmarks/ratelimit.md')),
-  };
 }
 
 /**
@@ -213,11 +208,7 @@ async function runBurst(
   } satisfies BurstResult;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
+const percentile = nearestRank;
 
 interface LatencyRow {
   label: string;
@@ -287,7 +278,8 @@ function burstSummary(bursts: BurstResult[], limit: number): string[] {
 const f3 = (n: number) => n.toFixed(3);
 
 export async function main({ root, args }: { root: string; args: string[] }): Promise<number> {
-  const o = parse(args, root);
+  const options = parseBenchOptions(args, optionSpec);
+  const o = { ...options, maxTokens: options['max-tokens'], out: resolve(root, options.out) };
   const started = Date.now();
   let nats: NatsServerHandle | undefined;
   const engines: ServiceProcess[] = [];

@@ -27,6 +27,11 @@ export async function runTs(entry, args = process.argv.slice(2)) {
     const require = createRequire(import.meta.url);
     const { main } = require(outfile);
     return await main({ root, args });
+  } catch (err) {
+    // A bad command line is the user's mistake: one clear message and exit status 2, no stack trace.
+    if (err?.name !== 'BenchUsageError') throw err;
+    console.error(err.message);
+    return 2;
   } finally {
     rmSync(outfile, { force: true });
   }

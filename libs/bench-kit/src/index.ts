@@ -1,0 +1,4 @@
+// Public surface of @brix/bench-kit: what every benchmark in tools/ needs around its measurement — a validated
+// command line, percentiles, the machine line, and writing results between markers of a docs page.
+export { type BenchOptionSpec, type BenchOptionValues, benchUsage, BenchUsageError, parseBenchOptions } from './options';
+export { fixed, machine, nearestRank, replaceBetween, writeSection } from './report';
