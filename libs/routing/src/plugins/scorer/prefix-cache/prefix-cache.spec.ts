@@ -41,7 +41,7 @@ describe('prefix-cache', () => {
       // Spread exactly 8 still passes the absolute guard (it must exceed 8); 8 ≤ mean 6 + 2σ 6.93.
       [
         'load at the spread limit still counts',
-        { e1: { running: 8 }, e2: { running: 0 }, e3: { running: 8 }, e4: { running: 8 } },
+        { e1: { running: 16 }, e2: { running: 0 }, e3: { running: 16 }, e4: { running: 16 } },
         4,
         'e1',
       ],
@@ -51,27 +51,26 @@ describe('prefix-cache', () => {
       // (The statistical guard alone would pass: 9 ≤ mean 3 + 2σ 7.07.)
       [
         'absolute spread guard → least loaded',
-        { e1: { running: 9 }, e2: { running: 0 }, e3: { running: 1 }, e4: { running: 2 } },
+        { e1: { running: 17 }, e2: { running: 0 }, e3: { running: 1 }, e4: { running: 2 } },
         4,
         'e2',
       ],
       // Statistical guard: loads [7, 1×8, 0] → mean 1.5, σ 1.86, ceiling 5.21 < 7 (spread 7 passes the
       // absolute guard) → least loaded, e5.
       [
-        'statistical guard (mean + 2σ) → least loaded',
+        'statistical guard (mean + 3σ) → least loaded',
+        // 20 engines: e1 at 12 is within the absolute spread (16) but above mean 1.5 + 3 × σ 2.42 = 8.8. (With 10 or
+        // fewer engines one outlier can never be 3σ above the mean: the largest z-score of n values is (n−1)/√n.)
         {
-          e1: { running: 7 },
-          e2: { running: 1 },
-          e3: { running: 1 },
-          e4: { running: 1 },
+          e1: { running: 12 },
           e5: { running: 0 },
-          e6: { running: 1 },
-          e7: { running: 1 },
-          e8: { running: 1 },
-          e9: { running: 1 },
-          e10: { running: 1 },
+          ...Object.fromEntries(
+            Array.from({ length: 20 }, (_, k) => `e${k + 1}`)
+              .filter((id) => id !== 'e1' && id !== 'e5')
+              .map((id) => [id, { running: 1 }]),
+          ),
         },
-        10,
+        20,
         'e5',
       ],
       // A stale e1 counts as saturated: the least loaded fresh engine wins.
@@ -107,7 +106,7 @@ describe('prefix-cache', () => {
       // dropping to the idle e3 as AIBrix would.
       [
         'the next deepest when the deepest is over a guard',
-        { e1: { running: 12 }, e2: { running: 1 } },
+        { e1: { running: 20 }, e2: { running: 1 } },
         'e2',
         'prefix 10/23 blocks',
       ],

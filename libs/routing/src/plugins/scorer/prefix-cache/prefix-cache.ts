@@ -16,9 +16,9 @@ export const prefixCacheScorer = definePlugin({
       /** Bound on blocks the shared prefix index keeps (LRU). At 128 bytes a block, 200k blocks ≈ 25 MB of prompt text. */
       maxBlocks: Type.Integer({ minimum: 1, default: 200_000 }),
       /** Absolute guard: a match counts only on an engine whose load exceeds the least loaded one's by at most this many requests. */
-      maxLoadSpread: Type.Number({ minimum: 0, default: 8 }),
+      maxLoadSpread: Type.Number({ minimum: 0, default: 16 }),
       /** Statistical guard: a match counts only on an engine whose load is at most mean + stdDevFactor × σ of the candidates' loads. */
-      stdDevFactor: Type.Number({ minimum: 0, default: 2 }),
+      stdDevFactor: Type.Number({ minimum: 0, default: 3 }),
       /** Matches shorter than this many blocks are ignored (a shared chat template is not worth a detour). */
       minMatchBlocks: Type.Integer({ minimum: 1, default: 1 }),
       capacityAware: Type.Boolean({ default: true }),

@@ -38,12 +38,12 @@ describe('sticky-until-saturated', () => {
     expect([decision.engine.id, decision.reason]).toEqual([expected, reason]);
   });
 
-  it('stays where prefix-cache would leave: 12 requests more than idle engines is no reason to move', () => {
+  it('stays where prefix-cache would leave: 20 requests more than idle engines is no reason to move', () => {
     const router = createRouter();
     teach(router, 'e1', { prefixHashes: doc('q0') });
-    const engines = [engine('e1', { running: 12, inFlightTokens: 12_000 }), engine('e2'), engine('e3')];
+    const engines = [engine('e1', { running: 20, inFlightTokens: 20_000 }), engine('e2'), engine('e3')];
     expect(choose('sticky-until-saturated', engines, { prefixHashes: doc('q1') }, router).engine.id).toBe('e1');
-    // prefix-cache's spread guard (12 > 8) sends it away.
+    // prefix-cache's spread guard (20 > 16) sends it away.
     expect(choose('prefix-cache', engines, { prefixHashes: doc('q2') }, router).engine.id).not.toBe('e1');
   });
 
