@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const EXTERNAL = ['zeromq', 'pino', 'thread-stream'];
+// esbuild (loaded lazily by the test helpers) and resvg (a native addon, for benchmark plots) stay external too.
+export const EXTERNAL = ['zeromq', 'pino', 'thread-stream', 'esbuild', '@resvg/resvg-js'];
 
 /** Where a runnable project lives: apps/<name> or tools/<name>. */
 export function projectDir(name) {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// The `brix` command. Bundles the CLI and the engine simulator it launches (esbuild, about a second),
+// The `brix` command. Bundles the CLI and the engine simulator and gateway it launches (esbuild, about a second),
 // then runs the CLI with the same arguments. `npm start` is `brix up`.
 import { createRequire } from 'node:module';
 import { bundle } from '../../scripts/bundle.mjs';
 
 try {
-  await Promise.all([bundle('cli'), bundle('engine-sim')]);
+  await Promise.all([bundle('cli'), bundle('engine-sim'), bundle('gateway')]);
 } catch (err) {
   console.error(`brix: build failed: ${err.message}`);
   process.exit(1);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WallClock } from '@brix/clock';
 import { startSidecar } from '@brix/runtime-core';
+import { benchRoutingCommand } from './bench';
 import { type Command, dispatch } from './command';
 import { type StackOptions } from './stack';
 import { ENGINE_SCRIPT_FROM_CLI_BUNDLE, explicitFlags, upCommand } from './up';
@@ -23,7 +24,11 @@ const attachSidecar: NonNullable<StackOptions['attachSidecar']> = (engine, deps)
   });
 
 export function commands(env: NodeJS.ProcessEnv, argv: readonly string[]): Command[] {
-  return [upCommand(env, ENGINE_SCRIPT_FROM_CLI_BUNDLE(__dirname), explicitFlags(argv), attachSidecar)];
+  return [
+    upCommand(env, ENGINE_SCRIPT_FROM_CLI_BUNDLE(__dirname), explicitFlags(argv), attachSidecar),
+    // The bundle lives in dist/tools/cli: the repository root is three levels up.
+    benchRoutingCommand(join(__dirname, '..', '..', '..'), __dirname, argv),
+  ];
 }
 
 /** Runs the CLI; resolves with the exit status. */
