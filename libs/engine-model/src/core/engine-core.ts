@@ -176,6 +176,7 @@ export class EngineCore {
       nowMs,
       rng,
       observer,
+      c.blockSize,
     );
     this.byId.set(req.id, seq);
     if (enterDelayMs > 0) {
@@ -236,8 +237,9 @@ export class EngineCore {
     const B = c.blockSize;
     // One batch array and one aggregate per core, reused by every step: only one step is in flight at a time.
     const work = this.stepWork.reset();
+    // Filled by index and truncated once at the end: emptying it (length = 0) would drop its storage every step.
     const seqs = this.stepSeqs;
-    seqs.length = 0;
+    let count = 0;
     let budget = c.maxNumBatchedTokens;
     let preempted = 0;
     let admitted = 0;
@@ -267,7 +269,7 @@ export class EngineCore {
       work.add(n, seq.numComputed);
       seq.numComputed += n;
       seq.inStep = true;
-      seqs.push(seq);
+      seqs[count++] = seq;
       budget -= n;
       i++;
     }
@@ -276,7 +278,7 @@ export class EngineCore {
     if (preempted === 0 && this.waiting.length > 0) {
       // Requests name adapters only on a LoRA engine (add() refuses them otherwise): no set to build without LoRA.
       const loras = c.enableLora ? new Set<number>() : null;
-      if (loras) for (const s of seqs) if (s.adapter) loras.add(s.adapter.intId);
+      if (loras) for (let k = 0; k < count; k++) if (seqs[k]!.adapter) loras.add(seqs[k]!.adapter!.intId);
       let skipped: Sequence[] | null = null;
       let hitBlocks: number[] = [];
       while (this.waiting.length > 0 && budget > 0) {
@@ -305,14 +307,16 @@ export class EngineCore {
         work.add(n, hitTokens);
         seq.numComputed = hitTokens + n;
         seq.inStep = true;
-        seqs.push(seq);
+        seqs[count++] = seq;
         budget -= n;
         if (seq.adapter && loras) loras.add(seq.adapter.intId);
       }
       if (skipped) this.waiting = skipped.concat(this.waiting);
     }
 
-    if (seqs.length === 0) return null;
+    // Nothing to run: entries of an earlier step may linger until the next one overwrites them (never read).
+    if (count === 0) return null;
+    if (seqs.length > count) seqs.length = count;
 
     // Adapters of the batch: count distinct ones, and load those not in host memory.
     const adapterLoads: string[] = [];
@@ -445,16 +449,26 @@ export class EngineCore {
 
   /** Draws the ids of seq's output tokens up to (not including) output index `upTo`, in order. */
   private materialize(seq: Sequence, upTo: number): void {
+    const from = seq.numDrawn;
+    if (from >= upTo) return;
     const out = seq.output;
-    if (out.length >= upTo) return;
+    if (this.tokenSource === uniformTokenSource) {
+      // The default source inlined: the same draws from the request's Rng, without a call per token.
+      const rng = seq.rng;
+      const top = this.config.model.vocabSize - 1;
+      for (let index = from; index < upTo; index++) out[index] = rng.int(0, top);
+      seq.numDrawn = upTo;
+      return;
+    }
     const ctx = this.tokenCtx;
     ctx.requestId = seq.id;
     ctx.finishReason = seq.finishReason;
     ctx.rng = seq.rng;
-    for (let index = out.length; index < upTo; index++) {
+    for (let index = from; index < upTo; index++) {
       ctx.index = index;
       ctx.last = index + 1 >= seq.targetOutput;
-      out.push(this.tokenSource(ctx));
+      out[index] = this.tokenSource(ctx);
+      seq.numDrawn = index + 1;
     }
   }
 
@@ -496,9 +510,13 @@ export class EngineCore {
     this.byId.delete(seq.id);
     this.counters.requestSuccess[reason]++;
     if (!seq.observer?.onFinish) return;
+    let ids: number[] | null = null;
     const materialize = (): number[] => {
+      if (ids) return ids;
       this.materialize(seq, seq.numOutput);
-      return seq.output;
+      // The table is sized for the target output; a request cut short (abort) gets only what it generated.
+      ids = seq.output.length === seq.numOutput ? seq.output : seq.output.slice(0, seq.numOutput);
+      return ids;
     };
     const result: FinishedRequest = {
       id: seq.id,
@@ -544,7 +562,7 @@ export class EngineCore {
     const hits: number[] = [];
     for (let j = 0; j < maxBlocks; j++) {
       this.ensureHashes(seq, j + 1);
-      const b = this.pool.lookup(seq.hashHi[j]!, seq.hashLo[j]!);
+      const b = this.pool.lookup(seq.hashes[2 * j]!, seq.hashes[2 * j + 1]!);
       if (b < 0) break;
       hits.push(b);
     }
@@ -585,7 +603,7 @@ export class EngineCore {
     this.ensureHashes(seq, full);
     let runStart = -1;
     for (let j = seq.numCachedBlocks; j < full; j++) {
-      const ok = this.pool.cacheBlock(seq.blockIds[j]!, seq.hashHi[j]!, seq.hashLo[j]!);
+      const ok = this.pool.cacheBlock(seq.blockIds[j]!, seq.hashes[2 * j]!, seq.hashes[2 * j + 1]!);
       if (ok && runStart < 0) runStart = j;
       if (!ok && runStart >= 0) {
         this.recordStored(seq, runStart, j);
@@ -600,14 +618,14 @@ export class EngineCore {
     if (!this.events.enabled) return;
     const B = this.config.blockSize;
     const blockHashes: bigint[] = [];
-    for (let j = from; j < to; j++) blockHashes.push(hashToBigInt(seq.hashHi[j]!, seq.hashLo[j]!));
+    for (let j = from; j < to; j++) blockHashes.push(hashToBigInt(seq.hashes[2 * j]!, seq.hashes[2 * j + 1]!));
     const tokenIds: number[] = [];
     this.materialize(seq, to * B - seq.numPromptTokens);
     for (let t = from * B; t < to * B; t++) tokenIds.push(seq.tokenAt(t));
     this.events.stored({
       type: 'BlockStored',
       blockHashes,
-      parentBlockHash: from === 0 ? null : hashToBigInt(seq.hashHi[from - 1]!, seq.hashLo[from - 1]!),
+      parentBlockHash: from === 0 ? null : hashToBigInt(seq.hashes[2 * from - 2]!, seq.hashes[2 * from - 1]!),
       tokenIds,
       blockSize: B,
       loraId: seq.adapter?.intId ?? null,
@@ -618,21 +636,29 @@ export class EngineCore {
 
   /** Computes the hashes of seq's first `upTo` full blocks that are not hashed yet. */
   private ensureHashes(seq: Sequence, upTo: number): void {
+    let j = seq.numHashed;
+    if (j >= upTo) return;
     const B = this.config.blockSize;
+    const hasher = this.hasher;
     const extra = seq.adapter?.hashKey ?? 0;
-    for (let j = seq.hashHi.length; j < upTo; j++) {
-      const parentHi = j === 0 ? this.hasher.rootHi : seq.hashHi[j - 1]!;
-      const parentLo = j === 0 ? this.hasher.rootLo : seq.hashLo[j - 1]!;
+    const hashes = seq.hashes;
+    let parentHi = j === 0 ? hasher.rootHi : hashes[2 * j - 2]!;
+    let parentLo = j === 0 ? hasher.rootLo : hashes[2 * j - 1]!;
+    const promptBlocks = Math.floor(seq.numPromptTokens / B);
+    for (; j < upTo; j++) {
       const start = j * B;
-      if (start + B <= seq.numPromptTokens) {
-        this.hasher.hashBlock(parentHi, parentLo, seq.prompt, start, extra);
+      if (j < promptBlocks) {
+        hasher.hashBlock(parentHi, parentLo, seq.prompt, start, extra);
       } else {
         this.materialize(seq, start + B - seq.numPromptTokens);
-        for (let k = 0; k < B; k++) this.scratch[k] = seq.tokenAt(start + k);
-        this.hasher.hashBlock(parentHi, parentLo, this.scratch, 0, extra);
+        const scratch = this.scratch;
+        for (let k = 0; k < B; k++) scratch[k] = seq.tokenAt(start + k);
+        hasher.hashBlock(parentHi, parentLo, scratch, 0, extra);
       }
-      seq.hashHi.push(this.hasher.hi);
-      seq.hashLo.push(this.hasher.lo);
+      // As int32 bit patterns: small integers in a plain array, never boxed doubles.
+      parentHi = hashes[2 * j] = hasher.hi | 0;
+      parentLo = hashes[2 * j + 1] = hasher.lo | 0;
     }
+    seq.numHashed = upTo;
   }
 }

@@ -12,11 +12,13 @@ export class Sequence {
   /** Tokens generated so far. */
   numOutput = 0;
   /**
-   * Ids of the first `output.length` generated tokens. Without a token listener ids are drawn lazily, in order, from
-   * the request's own Rng when something needs them (hashing a block of output, the finished result), so a decode
-   * step touches no per-token storage; the ids are the same as if drawn at once.
+   * Ids of the first `numDrawn` generated tokens (the array is sized for the target output once, so drawing
+   * allocates nothing per token). Without a token listener ids are drawn lazily, in order, from the request's own
+   * Rng when something needs them (hashing a block of output, the finished result), so a decode step touches no
+   * per-token storage; the ids are the same as if drawn at once.
    */
-  readonly output: number[] = [];
+  readonly output: number[];
+  numDrawn = 0;
   /** Whether an observer wants every token as it is generated (ids are then drawn eagerly). */
   readonly streams: boolean;
   /** Token slots of the block table (blockIds.length × block size), kept beside the hot fields. */
@@ -28,9 +30,14 @@ export class Sequence {
   blockIds: number[] = [];
   /** Leading blocks of the table already offered to the prefix cache. */
   numCachedBlocks = 0;
-  /** Hashes of every full block of prompt + output so far, by block index. */
-  readonly hashHi: number[] = [];
-  readonly hashLo: number[] = [];
+  /**
+   * Hashes of the first `numHashed` full blocks of prompt + output as int32 bit patterns: block j's halves at
+   * 2j (high) and 2j + 1 (low). Sized once for the longest the request can get (prompt + target output), so
+   * hashing allocates nothing per block. (A plain array of small integers: cheaper to allocate for a short-lived
+   * request than a typed array with its own buffer.)
+   */
+  hashes: number[];
+  numHashed = 0;
   numPreemptions = 0;
   /** Prefix-cache hit when first scheduled, tokens; -1 until then. */
   numCachedTokens = -1;
@@ -54,7 +61,11 @@ export class Sequence {
     public queuedMs: number,
     readonly rng: Rng,
     readonly observer: RequestObserver | undefined,
+    blockSize: number,
   ) {
+    const maxBlocks = Math.floor((prompt.length + targetOutput) / blockSize);
+    this.hashes = new Array<number>(2 * maxBlocks).fill(0);
+    this.output = new Array<number>(targetOutput).fill(0);
     this.numPromptTokens = prompt.length;
     this.numTokens = prompt.length;
     this.streams = observer?.onToken !== undefined;

@@ -47,8 +47,19 @@ export function stringKey32(s: string): number {
   return k === 0 ? 1 : k;
 }
 
+// The two halves written side by side and read back as one unsigned 64-bit word: one bigint per hash instead of
+// the four that shifting and or-ing make (a simulated gateway converts every prompt block of every request).
+const halves = new Uint32Array(2);
+const word = new BigUint64Array(halves.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = 1 - LO;
+
+/** The 64-bit hash whose halves are `hi` and `lo` (unsigned or int32 bit patterns). */
 export function hashToBigInt(hi: number, lo: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  halves[HI] = hi;
+  halves[LO] = lo;
+  return word[0]!;
 }
 
 export function bigIntToHashParts(h: bigint): BlockHashParts {
