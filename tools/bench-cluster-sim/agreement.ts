@@ -15,7 +15,7 @@ import {
   summarize,
 } from '@brix/cluster-sim';
 import { freePort, startApp, type ServiceProcess } from '@brix/testing';
-import { fixed, machine, opt, writeSection } from './scenario';
+import { fixed, machine, parseBenchOptions, writeSection } from '@brix/bench-kit';
 
 export interface AgreementSetup {
   engines: number;
@@ -312,12 +312,13 @@ export function simulatedCapacity(s: AgreementSetup): number {
 
 export async function main(opts: { root: string; args: string[] }): Promise<number> {
   const { args } = opts;
-  const s: AgreementSetup = {
-    ...defaultAgreementSetup,
-    ratePerSec: Number(opt(args, 'rate', String(defaultAgreementSetup.ratePerSec))),
-    durationMs: Number(opt(args, 'seconds', String(defaultAgreementSetup.durationMs / 1000))) * 1000,
-    gpu: opt(args, 'gpu', defaultAgreementSetup.gpu),
-  };
+  const o = parseBenchOptions(args, {
+    rate: { type: 'number', default: defaultAgreementSetup.ratePerSec, min: 0.1, description: 'requests per second' },
+    seconds: { type: 'number', default: defaultAgreementSetup.durationMs / 1000, min: 1, description: 'seconds of arrivals' },
+    gpu: { type: 'string', default: defaultAgreementSetup.gpu, description: 'simulated GPU of both engines' },
+    write: { type: 'boolean', description: 'write the table into docs/benchmarks/cluster-sim.md' },
+  });
+  const s: AgreementSetup = { ...defaultAgreementSetup, ratePerSec: o.rate, durationMs: o.seconds * 1000, gpu: o.gpu };
   const engines = await startEngines(s);
   let result: AgreementResult;
   try {
@@ -336,7 +337,7 @@ export async function main(opts: { root: string; args: string[] }): Promise<numb
   console.log(
     `mean TTFT: live ${fixed(result.live.ttftMs.mean)} ms vs simulated ${fixed(result.sim.ttftMs.mean)} ms — ${ok ? 'within' : 'OUTSIDE'} 20%`,
   );
-  if (args.includes('--write')) {
+  if (o.write) {
     const path = join(opts.root, 'docs/benchmarks/cluster-sim.md');
     writeSection(path, START, END, table);
     console.log(`wrote ${path}`);

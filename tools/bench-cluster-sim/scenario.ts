@@ -1,6 +1,4 @@
-// The cluster and workload the cluster-sim benchmarks share, and small helpers for their reports.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+// The cluster and workload the cluster-sim benchmarks share.
 import { type PoissonWorkloadInput, type SimEngineSpec } from '@brix/cluster-sim';
 
 /**
@@ -23,27 +21,3 @@ export function chatWorkload(ratePerSec: number, durationMs: number, seed: numbe
 export function engines(n: number, model: string, gpu: string): SimEngineSpec[] {
   return Array.from({ length: n }, (_, i) => ({ id: `${gpu.toLowerCase()}-${i}`, model, gpu }));
 }
-
-export function opt(args: readonly string[], name: string, fallback: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-}
-
-export function machine(): string {
-  const c = cpus();
-  return `${c[0]?.model ?? 'unknown CPU'}, ${c.length} cores, Node ${process.version}`;
-}
-
-/** Replaces the text between two marker lines of a document (the markers stay). */
-export function replaceBetween(doc: string, start: string, end: string, body: string): string {
-  const a = doc.indexOf(start);
-  const b = doc.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`markers ${start} … ${end} not found`);
-  return doc.slice(0, a + start.length) + '\n' + body + '\n' + doc.slice(b);
-}
-
-export function writeSection(path: string, start: string, end: string, body: string): void {
-  writeFileSync(path, replaceBetween(readFileSync(path, 'utf8'), start, end, body));
-}
-
-export const fixed = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : String(v));

@@ -16,7 +16,8 @@ import {
 } from '@brix/cluster-sim';
 import { SimEngine } from '@brix/engine-model';
 import { createRouter } from '@brix/routing';
-import { chatWorkload, engines, fixed, machine, opt, writeSection } from './scenario';
+import { fixed, machine, parseBenchOptions, writeSection } from '@brix/bench-kit';
+import { chatWorkload, engines } from './scenario';
 
 const START = '<!-- speed-table:start -->';
 const END = '<!-- speed-table:end -->';
@@ -146,17 +147,23 @@ function runScenario(
 
 export async function main(opts: { root: string; args: string[] }): Promise<number> {
   const { args } = opts;
-  const hours = Number(opt(args, 'hours', '1'));
-  const load = Number(opt(args, 'load', '0.75'));
-  const n = Number(opt(args, 'engines', '8'));
-  const seed = Number(opt(args, 'seed', '1'));
-  const policies = opt(args, 'policies', 'round-robin,least-request,prefix-cache').split(',');
-  // GPU:model pairs, heaviest first: an H100 serving Llama-3-8B has the highest token rate in the catalogue.
-  const scenarios = opt(args, 'scenarios', 'H100:llama-3-8b,A100-80GB:llama-3-8b')
-    .split(',')
-    .map((x) => x.split(':') as [string, string]);
-  // The probe only needs an offered load above capacity; the default is far above any GPU in the catalogue.
-  const probeRate = Number(opt(args, 'probe-rate', String(120 * n)));
+  const o = parseBenchOptions(args, {
+    hours: { type: 'number', default: 1, min: 0.001, description: 'simulated hours per run' },
+    load: { type: 'number', default: 0.75, min: 0.01, description: 'offered load as a fraction of the measured capacity' },
+    engines: { type: 'number', default: 8, min: 1, integer: true, description: 'engines per cluster' },
+    seed: { type: 'number', default: 1, min: 0, integer: true, description: 'seed of workload and simulation' },
+    policies: { type: 'string', default: 'round-robin,least-request,prefix-cache', description: 'policies to time' },
+    // GPU:model pairs, heaviest first: an H100 serving Llama-3-8B has the highest token rate in the catalogue.
+    scenarios: { type: 'string', default: 'H100:llama-3-8b,A100-80GB:llama-3-8b', description: 'GPU:model pairs' },
+    // The probe only needs an offered load above capacity; 0 = 120 req/s per engine, far above any GPU in the catalogue.
+    'probe-rate': { type: 'number', default: 0, min: 0, description: 'offered rate of the capacity probe (0: 120 × engines)' },
+    write: { type: 'boolean', description: 'write the table into docs/benchmarks/cluster-sim.md' },
+  });
+  const { hours, load, seed } = o;
+  const n = o.engines;
+  const policies = o.policies.split(',');
+  const scenarios = o.scenarios.split(',').map((x) => x.split(':') as [string, string]);
+  const probeRate = o['probe-rate'] || 120 * n;
   const durationMs = hours * 3_600_000;
 
   const results = scenarios.map(([gpu, model]) => runScenario(n, gpu, model, seed, load, durationMs, policies, probeRate));
@@ -217,7 +224,7 @@ export async function main(opts: { root: string; args: string[] }): Promise<numb
   );
   const table = lines.join('\n');
   console.log(table);
-  if (args.includes('--write')) {
+  if (o.write) {
     const path = join(opts.root, 'docs/benchmarks/cluster-sim.md');
     writeSection(path, START, END, table);
     console.log(`wrote ${path}`);

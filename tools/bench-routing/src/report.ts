@@ -1,15 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { fixed, machine, replaceBetween } from '@brix/bench-kit';
 import { type Row } from './results';
 
-export const fixed = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
-
-export function machine(): string {
-  const c = cpus();
-  return `${c[0]?.model ?? 'unknown CPU'}, ${c.length} cores, Node ${process.version}, load average ${loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ')}`;
-}
+export { fixed, machine };
 
 /** The table of a run: one line per workload × strategy. */
 export function rowsTable(rows: readonly Row[]): string {
@@ -50,11 +43,8 @@ export function writeSection(path: string, name: string, body: string): void {
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
   const doc = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const a = doc.indexOf(start);
-  const b = doc.indexOf(end);
-  const next =
-    a >= 0 && b > a
-      ? doc.slice(0, a + start.length) + '\n' + body + '\n' + doc.slice(b)
-      : `${doc}${doc.endsWith('\n') || doc === '' ? '' : '\n'}\n${start}\n${body}\n${end}\n`;
+  const next = doc.includes(start)
+    ? replaceBetween(doc, start, end, body)
+    : `${doc}${doc.endsWith('\n') || doc === '' ? '' : '\n'}\n${start}\n${body}\n${end}\n`;
   writeFileSync(path, next);
 }
