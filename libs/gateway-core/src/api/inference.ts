@@ -13,7 +13,7 @@ import { type AttemptOutcome, type Upstream, type UpstreamResponse } from '../pr
 import { isUsageOnlyChunk, SseSplitter, type Usage, usageOf } from '../proxy/sse';
 import { type GatewayRouter } from '../routing-port';
 import { type EngineRecord, type EngineStateStore } from '../state/engine-state';
-import { ChatCompletionBody, chatText, CompletionBody, EmbeddingBody, embeddingText, promptText } from './schemas';
+import { ChatCompletionBody, chatText, CompletionBody, EmbeddingBody, embeddingText, promptText, tokenIdCount } from './schemas';
 
 export interface InferenceDeps {
   store: EngineStateStore;
@@ -107,7 +107,8 @@ export function registerInferenceRoutes(app: HttpApp, deps: InferenceDeps): void
     const stream = kind !== 'embeddings' && body.stream === true;
     const text =
       kind === 'chat' ? chatText(body.messages) : kind === 'completions' ? promptText(body.prompt) : embeddingText(body.input);
-    const promptTokens = estimateTokens(Buffer.byteLength(text, 'utf8'));
+    const ids = kind === 'completions' ? tokenIdCount(body.prompt) : kind === 'embeddings' ? tokenIdCount(body.input) : undefined;
+    const promptTokens = ids ?? estimateTokens(Buffer.byteLength(text, 'utf8'));
     // n choices each produce up to max_tokens.
     const maxTokens =
       kind === 'embeddings' ? 0 : (body.max_completion_tokens ?? body.max_tokens ?? settings.defaultMaxTokens) * (body.n ?? 1);

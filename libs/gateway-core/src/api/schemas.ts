@@ -80,6 +80,19 @@ export function promptText(prompt: CompletionBody['prompt']): string {
   return (prompt as unknown[]).map((p) => (Array.isArray(p) ? p.join(' ') : String(p))).join('\n');
 }
 
+/**
+ * Number of prompt tokens when the prompt is given as token ids (one list or several): exact, where the text
+ * estimate of such a prompt (its numbers as text) would be ≈1.5× too high. Undefined for text prompts.
+ */
+export function tokenIdCount(prompt: CompletionBody['prompt'] | EmbeddingBody['input']): number | undefined {
+  if (!Array.isArray(prompt) || prompt.length === 0) return undefined;
+  if (typeof prompt[0] === 'number') return prompt.length;
+  if (!Array.isArray(prompt[0])) return undefined;
+  let n = 0;
+  for (const ids of prompt as number[][]) n += ids.length;
+  return n;
+}
+
 export function embeddingText(input: EmbeddingBody['input']): string {
   return promptText(input as CompletionBody['prompt']);
 }
