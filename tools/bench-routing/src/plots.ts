@@ -2,16 +2,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Row } from './results';
 
-/** A Vega-Lite spec: grouped bars of a metric per strategy, one panel per workload. */
-function barsSpec(
-  title: string,
-  rows: readonly Row[],
-  metrics: Array<{ name: string; value: (r: Row) => number }>,
-  unit: string,
-) {
-  const values = rows.flatMap((r) =>
-    metrics.map((m) => ({ workload: r.workload, strategy: r.strategy, metric: m.name, value: m.value(r) })),
-  );
+export interface BarValue {
+  workload: string;
+  strategy: string;
+  metric: string;
+  value: number;
+}
+
+/**
+ * A Vega-Lite spec: grouped bars of a metric per strategy, one panel per workload. `log` for latencies that span orders of magnitude (each panel its own axis); linear with one
+ * shared axis otherwise, so bars compare across panels.
+ */
+export function barsSpec(title: string, values: readonly BarValue[], unit: string, scale: 'log' | 'linear') {
+  // A bar on a log axis has no zero to start from: every bar starts at the power of ten below the smallest value.
+  const floor = 10 ** Math.floor(Math.log10(Math.max(1e-3, Math.min(...values.map((v) => v.value).filter((v) => v > 0)))));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
@@ -22,20 +26,29 @@ function barsSpec(
       height: 200,
       mark: 'bar',
       encoding: {
-        x: { field: 'strategy', type: 'nominal', title: null, axis: { labelAngle: -40, labelLimit: 160 } },
+        x: { field: 'strategy', type: 'nominal', title: null, axis: { labelAngle: -40, labelLimit: 200 } },
         xOffset: { field: 'metric' },
-        y: { field: 'value', type: 'quantitative', title: unit, scale: { type: 'symlog' } },
-        color: { field: 'metric', type: 'nominal', title: null },
+        y: {
+          field: 'value',
+          type: 'quantitative',
+          title: unit,
+          scale: scale === 'log' ? { type: 'log', domainMin: floor } : { type: 'linear', domainMin: 0 },
+        },
+        ...(scale === 'log' ? { y2: { datum: floor } } : {}),
+        color: { field: 'metric', type: 'nominal', title: null, legend: { labelLimit: 260 } },
         tooltip: [{ field: 'strategy' }, { field: 'metric' }, { field: 'value', format: '.1f' }],
       },
     },
-    resolve: { scale: { y: 'independent' } },
+    resolve: { scale: { y: scale === 'log' ? 'independent' : 'shared' } },
     config: { font: 'DejaVu Sans' },
   };
 }
 
+const barValues = (rows: readonly Row[], metrics: Array<{ name: string; value: (r: Row) => number }>): BarValue[] =>
+  rows.flatMap((r) => metrics.map((m) => ({ workload: r.workload, strategy: r.strategy, metric: m.name, value: m.value(r) })));
+
 /** Renders a Vega-Lite spec to SVG (vega's headless renderer) and PNG (resvg), offline. */
-async function render(spec: object): Promise<{ svg: string; png: Buffer }> {
+export async function render(spec: object): Promise<{ svg: string; png: Buffer }> {
   const vl = await import('vega-lite');
   const vega = await import('vega');
   const { Resvg } = await import('@resvg/resvg-js');
@@ -57,24 +70,24 @@ export async function writePlots(dir: string, prefix: string, rows: readonly Row
       `${prefix}-ttft`,
       barsSpec(
         `TTFT by strategy (${prefix}; log scale)`,
-        rows,
-        [
+        barValues(rows, [
           { name: 'p50', value: (r) => r.ttftMs.p50 },
           { name: 'p99', value: (r) => r.ttftMs.p99 },
-        ],
+        ]),
         'ms',
+        'log',
       ),
     ],
     [
       `${prefix}-hit-spread`,
       barsSpec(
         `Prefix-cache hit rate and load spread (${prefix})`,
-        rows,
-        [
-          { name: 'prefix hit rate %', value: (r) => r.prefixHitRate * 100 },
-          { name: 'CV of requests per engine %', value: (r) => r.loadCv * 100 },
-        ],
+        barValues(rows, [
+          { name: 'prefix hit rate (%)', value: (r) => r.prefixHitRate * 100 },
+          { name: 'CV of requests per engine (%)', value: (r) => r.loadCv * 100 },
+        ]),
         '%',
+        'linear',
       ),
     ],
   ];
