@@ -49,7 +49,7 @@ export interface Stack {
 }
 
 /** Finds a free TCP port at or above `from` on `host`, skipping ports already handed out. */
-export function portAllocator(host: string, from: number): () => Promise<number> {
+export function portAllocator(host: string, from: number): (preferred?: number) => Promise<number> {
   const given = new Set<number>();
   const free = (port: number) =>
     new Promise<boolean>((resolve) => {
@@ -57,12 +57,16 @@ export function portAllocator(host: string, from: number): () => Promise<number>
       s.once('error', () => resolve(false));
       s.listen(port, host, () => s.close(() => resolve(true)));
     });
-  return async () => {
-    for (let port = from; port < from + 1000; port++) {
-      if (given.has(port)) continue;
-      if (await free(port)) {
-        given.add(port);
-        return port;
+  /** The first free port from `preferred` (default: the base), else from the base; never one given before. */
+  return async (preferred?: number) => {
+    const starts = preferred !== undefined && preferred > from ? [preferred, from] : [from];
+    for (const start of starts) {
+      for (let port = start; port < from + 1000; port++) {
+        if (given.has(port)) continue;
+        if (await free(port)) {
+          given.add(port);
+          return port;
+        }
       }
     }
     throw new Error(`no free port in ${from}–${from + 999} on ${host}`);
@@ -134,7 +138,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           attachSidecar: async (engine: EngineInfo) =>
             o.attachSidecar!(engine, {
               bus: await busFor(`ai-runtime-${engine.id}`),
-              port: await sidecarPorts(),
+              // Beside engine port base + k, the sidecar takes sidecar base + k when it is free: 8000 ↔ 8080, 8001 ↔ 8081.
+              port: await sidecarPorts(o.sidecarPortBase + (Number(new URL(engine.url).port) - o.enginePortBase)),
               adminToken,
               logger,
             }),
