@@ -31,21 +31,21 @@ describe('prefix-cache', () => {
 
   describe('one engine (e1) served document A', () => {
     it.each([
-      // Within both guards (spread 3 ≤ 8; 3 ≤ mean 1.5 + 2σ 2.24): the cache wins over idle e2.
+      // Within both guards (spread 3 ≤ 16; 3 ≤ mean 1.5 + 3σ 4.85): the cache wins over idle e2.
       [
         'the cache-warm engine, though busier',
         { e1: { running: 3 }, e2: { running: 0 }, e3: { running: 1 }, e4: { running: 2 } },
         4,
         'e1',
       ],
-      // Spread exactly 8 still passes the absolute guard (it must exceed 8); 8 ≤ mean 6 + 2σ 6.93.
+      // Spread exactly 16 still passes the absolute guard (it must exceed 16); 16 ≤ mean 12 + 3σ 20.8.
       [
         'load at the spread limit still counts',
         { e1: { running: 16 }, e2: { running: 0 }, e3: { running: 16 }, e4: { running: 16 } },
         4,
         'e1',
       ],
-      // All loads equal (σ = 0): e1 is at mean + 2σ, which passes here; AIBrix's strict "<" would refuse every match.
+      // All loads equal (σ = 0): e1 is at mean + 3σ, which passes here; AIBrix's strict "<" would refuse every match.
       ['equal loads keep affinity', { e1: { running: 3 }, e2: { running: 3 }, e3: { running: 3 }, e4: { running: 3 } }, 4, 'e1'],
       // Absolute guard: e1 holds 9 more requests than idle e2 (> 8), so the least loaded engine wins.
       // (The statistical guard alone would pass: 9 ≤ mean 3 + 2σ 7.07.)
@@ -117,6 +117,31 @@ describe('prefix-cache', () => {
       const decision = choose('prefix-cache', idle(4, fields), { prefixHashes: question('q1') }, router);
       expect(decision.engine.id).toBe(expected);
       expect(decision.reason).toBe(reason);
+    });
+  });
+
+  describe('in a weighted combination with least-request (min–max normalised terms)', () => {
+    // e1 served document A and is among the busiest engines (with e4), within the guards; e2 is idle.
+    const fields = { e1: { running: 6 }, e2: { running: 0 }, e3: { running: 3 }, e4: { running: 6 } };
+    it.each([
+      // The prefix term says "e1, or nothing" (1 vs 0 after normalising); least-request says e2 (1) over e1 (0):
+      // 2 × 1 + 0 for e1 beats 0 + 1 for e2. Had the prefix term also ranked non-matches by load, e2 would get
+      // ≈ 2 × 0.5 + 1 and win, and the cache would be lost whenever the warm engine is the busiest.
+      ['prefix-cache:2,least-request:1', 'e1'],
+      ['prefix-cache:3,least-request:2', 'e1'],
+      // Weighted toward load, load wins: 1 × 1 + 2 × 0 for e1 against 0 + 2 × 1 for e2.
+      ['prefix-cache:1,least-request:2', 'e2'],
+    ])('%s → %s', (strategy, expected) => {
+      const router = createRouter();
+      teach(router, 'e1', question('q0'));
+      expect(choose(strategy, idle(4, fields), { prefixHashes: question('q1') }, router).engine.id).toBe(expected);
+    });
+
+    it('falls back to load alone when nothing matches', () => {
+      const router = createRouter();
+      teach(router, 'e1', question('q0'));
+      const other = choose('prefix-cache:2,least-request:1', idle(4, fields), { prefixHashes: question('q1', 'B') }, router);
+      expect(other.engine.id).toBe('e2');
     });
   });
 

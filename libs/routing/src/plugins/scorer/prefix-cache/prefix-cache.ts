@@ -51,7 +51,7 @@ export const prefixCacheScorer = definePlugin({
         total = request.prefixHashes.length;
         guardedDepth = 0;
         guardedEngine = '';
-        const scores = new Float64Array(n);
+        let matched = false;
         for (let i = 0; i < n; i++) {
           const depth = depths[i]!;
           let verdict: Verdict = Verdict.none;
@@ -59,14 +59,21 @@ export const prefixCacheScorer = definePlugin({
             const e = candidates[i]!;
             const withinGuards = !e.stale && loads[i]! - min <= params.maxLoadSpread + 1e-9 && loads[i]! <= ceiling;
             verdict = withinGuards ? Verdict.match : Verdict.guarded;
+            matched ||= withinGuards;
             if (!withinGuards && depth > guardedDepth) {
               guardedDepth = depth;
               guardedEngine = e.id;
             }
           }
           verdicts[i] = verdict;
-          // Matches rank above every non-match (> 0.5), deeper first; the rest rank by load (≤ 0.5).
-          scores[i] = verdict === Verdict.match ? 0.5 + (0.5 * depth) / total : 0.5 * loadScores[i]!;
+        }
+        // Matches rank above every non-match (> 0.5), deeper first. The rest rank by load (≤ 0.5) only when nothing
+        // matched: beside a match they score 0, so that in a weighted combination (min–max normalised per term) this
+        // term says "the match, or nothing" and load is weighed once, by the load term, not twice.
+        const scores = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          if (verdicts[i] === Verdict.match) scores[i] = 0.5 + (0.5 * depths[i]!) / total;
+          else if (!matched) scores[i] = 0.5 * loadScores[i]!;
         }
         return scores;
       },
