@@ -1,15 +1,6 @@
-import {
-  fillTokens,
-  type LengthDistribution,
-  meanLength,
-  PrefixPool,
-  sampleLength,
-  type SimRequest,
-  tokenSeed,
-  type Workload,
-  WorkloadError,
-} from '@brix/cluster-sim';
-import { nextArrival, resolveBase, streams, type WorkloadBase, withModel } from './common';
+import { type LengthDistribution, meanLength, type Workload } from '@brix/cluster-sim';
+import { resolveBase, type WorkloadBase } from './common';
+import { checkGroups, type PrefixGroups, prefixGroupRequests } from './prefix-groups';
 
 /**
  * Bird-SQL-like text-to-SQL traffic: a few long database-schema prefixes (CREATE TABLE statements, column
@@ -43,37 +34,17 @@ export function birdSqlWorkload(input: BirdSqlOptions): Workload {
     questionTokens: o.questionTokens,
     outputTokens: o.outputTokens,
   });
-  if (!(Number.isInteger(o.databases) && o.databases >= 1))
-    throw new WorkloadError(`bird-sql workload: databases must be an integer ≥ 1 (got ${o.databases})`);
-  return {
-    name: `bird-sql (${o.databases} schemas)`,
-    *requests(): Generator<SimRequest> {
-      const { times, content } = streams(base);
-      const schemas = new PrefixPool(content.fork(), {
-        documents: o.databases,
-        tokens: o.schemaTokens,
-        vocabSize: base.vocabSize,
-        zipf: o.zipf,
-      });
-      for (let n = 0; ; n++) {
-        const t = nextArrival(base, times, n);
-        if (t === null) return;
-        const k = schemas.pickIndex(content);
-        const schema = schemas.documents[k]!;
-        const q = Math.max(1, sampleLength(o.questionTokens, content));
-        const prompt = new Int32Array(schema.length + q);
-        prompt.set(schema);
-        fillTokens(prompt, schema.length, prompt.length, tokenSeed(content), base.vocabSize);
-        yield withModel(base, {
-          id: `bs${n}`,
-          arrivalMs: t,
-          promptTokenIds: prompt,
-          outputTokens: Math.max(1, sampleLength(o.outputTokens, content)),
-          user: `db-${k}`,
-        });
-      }
-    },
+  const groups: PrefixGroups = {
+    label: 'db',
+    groups: o.databases,
+    prefixTokens: o.schemaTokens,
+    zipf: o.zipf,
+    suffixTokens: o.questionTokens,
+    outputTokens: o.outputTokens,
+    idPrefix: 'bs',
   };
+  checkGroups('bird-sql', groups, 'databases');
+  return { name: `bird-sql (${o.databases} schemas)`, requests: () => prefixGroupRequests(base, groups) };
 }
 
 export function birdSqlMeans(input: Partial<BirdSqlOptions> = {}): { promptTokens: number; outputTokens: number } {

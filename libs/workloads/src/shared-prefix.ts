@@ -1,15 +1,6 @@
-import {
-  fillTokens,
-  type LengthDistribution,
-  meanLength,
-  PrefixPool,
-  sampleLength,
-  type SimRequest,
-  tokenSeed,
-  type Workload,
-  WorkloadError,
-} from '@brix/cluster-sim';
-import { nextArrival, resolveBase, streams, type WorkloadBase, withModel } from './common';
+import { type LengthDistribution, meanLength, type Workload } from '@brix/cluster-sim';
+import { resolveBase, type WorkloadBase } from './common';
+import { checkGroups, groupPrefixes, type PrefixGroups, prefixGroupRequests } from './prefix-groups';
 
 /**
  * Multi-tenant traffic with long shared system prompts (the shape Preble studies): `tenants` applications each have
@@ -47,39 +38,20 @@ export function sharedPrefixWorkload(input: SharedPrefixOptions): Workload & { r
     userTokens: o.userTokens,
     outputTokens: o.outputTokens,
   });
-  if (!(Number.isInteger(o.tenants) && o.tenants >= 1))
-    throw new WorkloadError(`shared-prefix workload: tenants must be an integer ≥ 1 (got ${o.tenants})`);
-  const pool = (content: ReturnType<typeof streams>['content']) =>
-    new PrefixPool(content.fork(), {
-      documents: o.tenants,
-      tokens: o.systemPromptTokens,
-      vocabSize: base.vocabSize,
-      zipf: o.zipf,
-    });
+  const groups: PrefixGroups = {
+    label: 'tenant',
+    groups: o.tenants,
+    prefixTokens: o.systemPromptTokens,
+    zipf: o.zipf,
+    suffixTokens: o.userTokens,
+    outputTokens: o.outputTokens,
+    idPrefix: 'sp',
+  };
+  checkGroups('shared-prefix', groups, 'tenants');
   return {
     name: `shared-prefix (${o.tenants} tenants)`,
-    prefixes: () => pool(streams(base).content).documents,
-    *requests(): Generator<SimRequest> {
-      const { times, content } = streams(base);
-      const tenants = pool(content);
-      for (let n = 0; ; n++) {
-        const t = nextArrival(base, times, n);
-        if (t === null) return;
-        const k = tenants.pickIndex(content);
-        const doc = tenants.documents[k]!;
-        const own = Math.max(1, sampleLength(o.userTokens, content));
-        const prompt = new Int32Array(doc.length + own);
-        prompt.set(doc);
-        fillTokens(prompt, doc.length, prompt.length, tokenSeed(content), base.vocabSize);
-        yield withModel(base, {
-          id: `sp${n}`,
-          arrivalMs: t,
-          promptTokenIds: prompt,
-          outputTokens: Math.max(1, sampleLength(o.outputTokens, content)),
-          user: `tenant-${k}`,
-        });
-      }
-    },
+    prefixes: () => groupPrefixes(base, groups).documents,
+    requests: () => prefixGroupRequests(base, groups),
   };
 }
 
