@@ -23,9 +23,9 @@ export async function createPrefixHasher(blockBytes = 128): Promise<PrefixHasher
   return {
     blockBytes,
     hash(text: string): BlockHash[] {
-      const size = Buffer.byteLength(text, 'utf8');
-      if (size > scratch.length) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
-      scratch.write(text, 0, 'utf8');
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: with room for that, one write both encodes and measures.
+      if (text.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(Math.max(text.length * 3, scratch.length * 2));
+      const size = scratch.write(text, 0, 'utf8');
       const blocks = Math.floor(size / blockBytes);
       const out = new Array<BlockHash>(blocks);
       let previous = SEED;
