@@ -2,7 +2,7 @@
 // HTTP (streaming completions with token-id prompts), and (b) through cluster-sim in virtual time, with the same
 // engine assignment (round-robin) and the same engine configurations. Agreement on TTFT says the simulation's
 // figures stand for what the live stack would measure. Used by `run.mjs agreement` and agreement.int.spec.ts.
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import {
@@ -15,7 +15,7 @@ import {
   summarize,
 } from '@brix/cluster-sim';
 import { freePort, startApp, type ServiceProcess } from '@brix/testing';
-import { fixed, machine, parseBenchOptions, writeSection } from '@brix/bench-kit';
+import { fixed, machine, parseBenchOptions, timedStream, writeSection } from '@brix/bench-kit';
 
 export interface AgreementSetup {
   engines: number;
@@ -135,7 +135,7 @@ export async function startEngines(s: AgreementSetup): Promise<{ urls: string[];
 }
 
 /** One streaming completion; resolves with the client-side times. */
-function stream(agent: Agent, url: string, model: string, r: SimRequest): Promise<Observed> {
+async function stream(agent: Agent, url: string, model: string, r: SimRequest): Promise<Observed> {
   const body = JSON.stringify({
     model,
     prompt: Array.from(r.promptTokenIds),
@@ -144,51 +144,15 @@ function stream(agent: Agent, url: string, model: string, r: SimRequest): Promis
     stream: true,
     stream_options: { include_usage: true },
   });
-  return new Promise((resolve, reject) => {
-    const sent = performance.now();
-    let first = -1;
-    let last = -1;
-    let tokens = 0;
-    let usage = -1;
-    let pending = '';
-    const req = httpRequest(
-      `${url}/v1/completions`,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        if (res.statusCode !== 200) {
-          reject(new Error(`${url} answered ${res.statusCode}`));
-          res.resume();
-          return;
-        }
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          const now = performance.now();
-          pending += chunk;
-          let end: number;
-          while ((end = pending.indexOf('\n\n')) >= 0) {
-            const event = pending.slice(0, end);
-            pending = pending.slice(end + 2);
-            if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
-            const data = JSON.parse(event.slice(6)) as { choices: unknown[]; usage?: { completion_tokens: number } | null };
-            if (data.choices.length > 0) {
-              if (first < 0) first = now;
-              last = now;
-              tokens++;
-            }
-            if (data.usage) usage = data.usage.completion_tokens;
-          }
-        });
-        res.on('end', () => {
-          if (first < 0) return reject(new Error(`${url}: stream ended without tokens`));
-          const n = usage >= 0 ? usage : tokens;
-          resolve({ ttftMs: first - sent, e2eMs: last - sent, itlMs: n > 1 ? (last - first) / (n - 1) : null, outputTokens: n });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  const s = await timedStream(agent, `${url}/v1/completions`, body);
+  if (!s.ok) throw new Error(s.reason);
+  const n = s.usage?.completionTokens ?? s.chunks;
+  return {
+    ttftMs: s.firstMs - s.sentMs,
+    e2eMs: s.lastMs - s.sentMs,
+    itlMs: n > 1 ? (s.lastMs - s.firstMs) / (n - 1) : null,
+    outputTokens: n,
+  };
 }
 
 /** Plays the requests against the live engines in wall-clock time, request i to engine i mod N (round-robin). */

@@ -1,5 +1,6 @@
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { timedStream } from '@brix/bench-kit';
 import { ClusterSim, type SimRequest, routerPolicy } from '@brix/cluster-sim';
 import { createRouter } from '@brix/routing';
 import { freePort, startProcess, type ServiceProcess } from '@brix/testing';
@@ -79,7 +80,7 @@ async function finishedCount(url: string): Promise<number> {
 }
 
 /** One streamed completion through the gateway, timed by the client. */
-function stream(agent: Agent, gateway: string, strategy: string, r: SimRequest, t0: number): Promise<Outcome> {
+async function stream(agent: Agent, gateway: string, strategy: string, r: SimRequest, t0: number): Promise<Outcome> {
   const body = JSON.stringify({
     model: SERVED,
     prompt: Array.from(r.promptTokenIds),
@@ -88,79 +89,36 @@ function stream(agent: Agent, gateway: string, strategy: string, r: SimRequest, 
     stream: true,
     stream_options: { include_usage: true },
   });
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    'routing-strategy': strategy,
-  };
+  const headers: Record<string, string> = { 'routing-strategy': strategy };
   if (r.sessionId) headers['x-session-id'] = r.sessionId;
-  return new Promise((resolve) => {
-    const sent = performance.now();
-    let first = -1;
-    let last = -1;
-    let usage: {
-      prompt_tokens: number;
-      completion_tokens: number;
-      prompt_tokens_details?: { cached_tokens?: number } | null;
-    } | null = null;
-    let pending = '';
-    const fail = () =>
-      resolve({
-        arrivalMs: r.arrivalMs,
-        ok: false,
-        engineId: null,
-        ttftMs: null,
-        itlMs: null,
-        e2eMs: performance.now() - sent,
-        promptTokens: 0,
-        cachedTokens: 0,
-        outputTokens: 0,
-        finishedMs: performance.now() - t0,
-      });
-    const req = httpRequest(`${gateway}/v1/completions`, { method: 'POST', agent, headers }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        res.on('end', fail);
-        return;
-      }
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        const now = performance.now();
-        pending += chunk;
-        let end: number;
-        while ((end = pending.indexOf('\n\n')) >= 0) {
-          const event = pending.slice(0, end);
-          pending = pending.slice(end + 2);
-          if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
-          const data = JSON.parse(event.slice(6)) as { choices?: unknown[]; usage?: typeof usage };
-          if (data.choices && data.choices.length > 0) {
-            if (first < 0) first = now;
-            last = now;
-          }
-          if (data.usage) usage = data.usage;
-        }
-      });
-      res.on('end', () => {
-        if (first < 0 || !usage) return fail();
-        const n = usage.completion_tokens;
-        resolve({
-          arrivalMs: r.arrivalMs,
-          ok: true,
-          engineId: null,
-          ttftMs: first - sent,
-          itlMs: n > 1 ? (last - first) / (n - 1) : null,
-          e2eMs: last - sent,
-          promptTokens: usage.prompt_tokens,
-          cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
-          outputTokens: n,
-          finishedMs: last - t0,
-        });
-      });
-      res.on('error', fail);
-    });
-    req.on('error', fail);
-    req.end(body);
-  });
+  const s = await timedStream(agent, `${gateway}/v1/completions`, body, headers);
+  if (!s.ok || !s.usage) {
+    return {
+      arrivalMs: r.arrivalMs,
+      ok: false,
+      engineId: null,
+      ttftMs: null,
+      itlMs: null,
+      e2eMs: s.endedMs - s.sentMs,
+      promptTokens: 0,
+      cachedTokens: 0,
+      outputTokens: 0,
+      finishedMs: s.endedMs - t0,
+    };
+  }
+  const n = s.usage.completionTokens;
+  return {
+    arrivalMs: r.arrivalMs,
+    ok: true,
+    engineId: null,
+    ttftMs: s.firstMs - s.sentMs,
+    itlMs: n > 1 ? (s.lastMs - s.firstMs) / (n - 1) : null,
+    e2eMs: s.lastMs - s.sentMs,
+    promptTokens: s.usage.promptTokens,
+    cachedTokens: s.usage.cachedTokens ?? 0,
+    outputTokens: n,
+    finishedMs: s.lastMs - t0,
+  };
 }
 
 /** Plays a workload against the gateway in wall-clock time (closed-loop follow-ups included). */
