@@ -208,8 +208,6 @@ async function runBurst(
   } satisfies BurstResult;
 }
 
-const percentile = nearestRank;
-
 interface LatencyRow {
   label: string;
   samples: number[];
@@ -315,7 +313,7 @@ export async function main({ root, args }: { root: string; args: string[] }): Pr
     }
     const latency = await runLatency(o, nats.url, latencyEngine);
     for (const r of latency) {
-      process.stdout.write(`${r.label}: p50 ${f3(percentile(r.samples, 50))} ms, p99 ${f3(percentile(r.samples, 99))} ms\n`);
+      process.stdout.write(`${r.label}: p50 ${f3(nearestRank(r.samples, 50))} ms, p99 ${f3(nearestRank(r.samples, 99))} ms\n`);
     }
     writeReport(o, root, bursts, latency, Date.now() - started);
     process.stdout.write(`wrote ${relative(root, o.out)}\n`);
@@ -369,15 +367,15 @@ function writeReport(o: Options, root: string, bursts: BurstResult[], latency: L
     '| variant | p50 (ms) | p90 (ms) | p99 (ms) | p50 vs off (ms) | p99 vs off (ms) |',
     '|---|---|---|---|---|---|',
     ...latency.map((r) => {
-      const d50 = percentile(r.samples, 50) - percentile(base.samples, 50);
-      const d99 = percentile(r.samples, 99) - percentile(base.samples, 99);
-      return `| ${r.label} | ${f3(percentile(r.samples, 50))} | ${f3(percentile(r.samples, 90))} | ${f3(percentile(r.samples, 99))} | ${r === base ? '—' : (d50 >= 0 ? '+' : '') + f3(d50)} | ${r === base ? '—' : (d99 >= 0 ? '+' : '') + f3(d99)} |`;
+      const d50 = nearestRank(r.samples, 50) - nearestRank(base.samples, 50);
+      const d99 = nearestRank(r.samples, 99) - nearestRank(base.samples, 99);
+      return `| ${r.label} | ${f3(nearestRank(r.samples, 50))} | ${f3(nearestRank(r.samples, 90))} | ${f3(nearestRank(r.samples, 99))} | ${r === base ? '—' : (d50 >= 0 ? '+' : '') + f3(d50)} | ${r === base ? '—' : (d99 >= 0 ? '+' : '') + f3(d99)} |`;
     }),
     '',
     'Each row is the end-to-end time seen by the client: the gateway, the engine-sim hop and the client itself.',
     'Its difference from the "off" row is what the limiter adds.',
-    `At the median that is ${f3(percentile(latency[1]!.samples, 50) - percentile(base.samples, 50))} ms for a user whose replica holds a lease,`,
-    `and ${f3(percentile(latency[2]!.samples, 50) - percentile(base.samples, 50))} ms for a request that has to lease first.`,
+    `At the median that is ${f3(nearestRank(latency[1]!.samples, 50) - nearestRank(base.samples, 50))} ms for a user whose replica holds a lease,`,
+    `and ${f3(nearestRank(latency[2]!.samples, 50) - nearestRank(base.samples, 50))} ms for a request that has to lease first.`,
     '',
     '- **A user with a live lease** is the common case. The decision is made in memory: a SHA-256 of the key, map',
     '  lookups and a subtraction. The settle returns the unused tokens to the lease, also in memory.',

@@ -1,21 +1,6 @@
 import { VirtualClock } from '@brix/clock';
-import { type EngineCounters, type EngineSnapshot } from '@brix/engine-model';
+import { type EngineCounters, type EngineSnapshot, zeroCounters } from '@brix/engine-model';
 import { LoadReporter, SimEngineView } from './views';
-
-const zero: EngineCounters = {
-  promptTokens: 0,
-  generationTokens: 0,
-  preemptions: 0,
-  prefixCacheQueries: 0,
-  prefixCacheHits: 0,
-  requestSuccess: { stop: 0, length: 0, abort: 0 },
-  steps: 0,
-  busyMs: 0,
-  ttftMsSum: 0,
-  ttftCount: 0,
-  itlMsSum: 0,
-  itlCount: 0,
-};
 
 function snapshot(fields: Partial<EngineSnapshot>, counters: Partial<EngineCounters> = {}): EngineSnapshot {
   return {
@@ -24,7 +9,7 @@ function snapshot(fields: Partial<EngineSnapshot>, counters: Partial<EngineCount
     waiting: 0,
     kvCacheUsage: 0,
     cachedBlocks: 0,
-    counters: { ...zero, ...counters },
+    counters: { ...zeroCounters(), ...counters },
     lora: { maxLoras: 1, running: [], waiting: [], registered: [], loaded: [] },
     ...fields,
   };

@@ -1,7 +1,7 @@
 // Public surface of @brix/engine-model: a vLLM V1 engine model (continuous batching, paged KV cache with prefix
 // caching, preemption, LoRA slots, roofline step time) that runs on any Clock. See README.md.
 export { SimEngine, type SimEngineDeps } from './engine';
-export { EngineCore, type EngineCoreOptions, type StepPlan } from './core/engine-core';
+export { EngineCore, type EngineCoreOptions, type StepPlan, zeroCounters } from './core/engine-core';
 export {
   type EngineCounters,
   type EngineRequest,

@@ -7,20 +7,10 @@ import { freePort, startProcess, type ServiceProcess } from '@brix/testing';
 import { buildWorkload, type FinishedTurn, type WorkloadKind } from '@brix/workloads';
 import { type Progress } from './progress';
 import { type Outcome, type Row, summarizeOutcomes } from './results';
-import { kvTokensPerEngine, strategiesFor, workloadSpec } from './scenario';
+import { kvTokensPerEngine, type Plan, strategiesFor, workloadSpec } from './scenario';
 
-export interface LivePlan {
-  engines: number;
-  model: string;
-  gpu: string;
-  seed: number;
-  durationS: number;
-  warmupS: number;
-  load: number;
-  workloads: WorkloadKind[];
-  strategies: string[];
-  explicitStrategies: boolean;
-}
+/** A live run: durations in wall-clock seconds. */
+export type LivePlan = Plan;
 
 /** The bundled processes to start (dist/apps/engine-sim/main.cjs, dist/apps/gateway/main.cjs). */
 export interface LiveScripts {

@@ -1,6 +1,24 @@
 import { resolveEngineConfig } from '@brix/engine-model';
 import { sharedPrefixDefaults, type WorkloadKind, type WorkloadSpec } from '@brix/workloads';
 
+/** What a routing benchmark run compares, in either mode. */
+export interface Plan {
+  engines: number;
+  model: string;
+  gpu: string;
+  seed: number;
+  /** Seconds of arrivals per run (simulated or wall-clock). */
+  durationS: number;
+  /** Requests arriving in the first warmupS seconds are not measured. */
+  warmupS: number;
+  /** Offered load as a fraction of the capacity measured with least-request. */
+  load: number;
+  workloads: WorkloadKind[];
+  strategies: string[];
+  /** Strategies given explicitly: no workload-specific ones are added. */
+  explicitStrategies: boolean;
+}
+
 export const DEFAULT_STRATEGIES = [
   'random',
   'least-request',

@@ -3,25 +3,11 @@ import { createRouter } from '@brix/routing';
 import { buildWorkload, type WorkloadKind } from '@brix/workloads';
 import { type Progress } from './progress';
 import { type Outcome, type Row, summarizeOutcomes } from './results';
-import { kvTokensPerEngine, strategiesFor, workloadSpec } from './scenario';
+import { kvTokensPerEngine, type Plan, strategiesFor, workloadSpec } from './scenario';
 
-export interface SimPlan {
-  engines: number;
-  model: string;
-  gpu: string;
-  seed: number;
-  /** Simulated seconds of arrivals per run. */
-  durationS: number;
-  /** Requests arriving in the first warmupS seconds are not measured. */
-  warmupS: number;
-  /** Offered load as a fraction of the capacity measured with least-request. */
-  load: number;
+export interface SimPlan extends Plan {
   /** Simulated seconds of the saturated capacity probe (completions counted over its second half). */
   probeS: number;
-  workloads: WorkloadKind[];
-  strategies: string[];
-  /** Strategies given explicitly: no workload-specific ones are added. */
-  explicitStrategies: boolean;
 }
 
 export interface SimResult {

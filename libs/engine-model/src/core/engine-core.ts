@@ -58,6 +58,24 @@ export interface StepPlan {
  * after its prefix-cache hit; a waiting request whose adapter would exceed max_loras distinct adapters in the
  * batch is skipped (keeps its place); one that cannot get blocks stops admission.
  */
+/** Counters of an engine that has done nothing yet. */
+export function zeroCounters(): EngineCounters {
+  return {
+    promptTokens: 0,
+    generationTokens: 0,
+    preemptions: 0,
+    prefixCacheQueries: 0,
+    prefixCacheHits: 0,
+    requestSuccess: { stop: 0, length: 0, abort: 0 },
+    steps: 0,
+    busyMs: 0,
+    ttftMsSum: 0,
+    ttftCount: 0,
+    itlMsSum: 0,
+    itlCount: 0,
+  };
+}
+
 export class EngineCore {
   readonly config: ResolvedEngineConfig;
   readonly latency: LatencyModel;
@@ -82,20 +100,7 @@ export class EngineCore {
   private readonly tokenCtx: TokenContext;
   private stepPromptTokens = 0;
   private stepGenerated = 0;
-  readonly counters: EngineCounters = {
-    promptTokens: 0,
-    generationTokens: 0,
-    preemptions: 0,
-    prefixCacheQueries: 0,
-    prefixCacheHits: 0,
-    requestSuccess: { stop: 0, length: 0, abort: 0 },
-    steps: 0,
-    busyMs: 0,
-    ttftMsSum: 0,
-    ttftCount: 0,
-    itlMsSum: 0,
-    itlCount: 0,
-  };
+  readonly counters: EngineCounters = zeroCounters();
 
   constructor(config: ResolvedEngineConfig, options: EngineCoreOptions = {}) {
     this.config = config;

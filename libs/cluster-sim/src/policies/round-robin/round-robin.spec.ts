@@ -1,25 +1,9 @@
-import { type EngineView } from '@brix/routing';
-import { Rng } from '@brix/clock';
+import { context, engine, request as routingRequest } from '@brix/routing/testing';
 import { roundRobinPolicy } from './round-robin';
 
-const view = (id: string): EngineView => ({
-  id,
-  model: 'm',
-  capacity: 1,
-  running: 0,
-  waiting: 0,
-  inFlight: 0,
-  inFlightTokens: 0,
-  kvUsage: 0,
-  promptTokensPerSec: 0,
-  generationTokensPerSec: 0,
-  ttftMs: null,
-  itlMs: null,
-  loadedAdapters: new Set(),
-  stale: false,
-});
-const request = { id: 'r', model: 'm', promptTokens: 1, maxTokens: 1, prefixHashes: [] };
-const ctx = { now: 0, rng: new Rng(1) };
+const view = (id: string) => engine(id);
+const request = routingRequest();
+const ctx = context();
 
 describe('round-robin', () => {
   it.each([
