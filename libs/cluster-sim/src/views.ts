@@ -1,28 +1,16 @@
 import { type Clock } from '@brix/clock';
 import { type EngineCounters, type EngineSnapshot } from '@brix/engine-model';
-import { type EngineView } from '@brix/routing';
+import { EngineLoadState, type EngineView } from '@brix/routing';
 
 /**
- * What the gateway knows about one simulated engine, built exactly as the live gateway builds it
- * (`EngineRecord` in gateway-core): gauges, token rates and latency means from the engine's latest load report
- * (so they lag by up to the reporting interval), and in-flight counts kept by the gateway itself (exact).
- * One long-lived object per engine, updated in place; the routing code reads it as an {@link EngineView}.
+ * What the gateway knows about one simulated engine, kept as the live gateway keeps it (the same
+ * {@link EngineLoadState} its `EngineRecord` extends): gauges, token rates and latency means from the engine's
+ * latest load report, in-flight counts kept by the gateway itself, the same freshness rule. The routing code reads
+ * it as an {@link EngineView}.
  */
-export class SimEngineView implements EngineView {
-  running = 0;
-  waiting = 0;
-  kvUsage = 0;
-  promptTokensPerSec = 0;
-  generationTokensPerSec = 0;
-  ttftMs: number | null = null;
-  itlMs: number | null = null;
-  readonly loadedAdapters = new Set<string>();
-  inFlight = 0;
-  inFlightTokens = 0;
+export class SimEngineView extends EngineLoadState implements EngineView {
   /** False until the engine's start-up is over, and after it left the cluster. */
   ready = false;
-  /** Virtual time the latest load report arrived; undefined before the first (the engine counts as stale). */
-  stateReceivedAt?: number;
 
   constructor(
     readonly id: string,
@@ -31,13 +19,10 @@ export class SimEngineView implements EngineView {
     readonly capacity: number,
     readonly maxNumSeqs: number,
     readonly maxLoras: number | undefined,
-    private readonly clock: Clock,
-    private readonly staleAfterMs: number,
-  ) {}
-
-  /** As the gateway: state older than the freshness bound, or none yet, counts as saturated. */
-  get stale(): boolean {
-    return this.stateReceivedAt === undefined || this.clock.now() - this.stateReceivedAt > this.staleAfterMs;
+    clock: Clock,
+    staleAfterMs: number,
+  ) {
+    super(clock, staleAfterMs);
   }
 }
 

@@ -9,6 +9,7 @@ export * from './framework/config';
 export * from './framework/registry';
 export * from './framework/strategy';
 export * from './framework/router';
+export * from './state/engine-load-state';
 export * from './state/prefix-index';
 export * from './state/session-table';
 export * from './plugins/register';

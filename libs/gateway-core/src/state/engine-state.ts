@@ -1,30 +1,17 @@
 import { type Clock } from '@brix/clock';
 import { type AdapterEvent, type EngineLoadSnapshot } from '@brix/contracts';
 import { type DirectoryChange, type EngineDirectory, type EngineInfo } from '@brix/discovery';
-import { type EngineView } from '@brix/routing';
+import { EngineLoadState, type EngineView } from '@brix/routing';
 import { type BreakerOptions, CircuitBreaker, DEFAULT_BREAKER } from '../proxy/breaker';
 
 /**
- * Everything the gateway knows about one engine. It is also the EngineView routing policies read:
- * one long-lived object per engine, updated in place, so building the candidate list for a request
- * allocates nothing per engine.
+ * Everything the gateway knows about one engine: its directory entry, the load state routing reads
+ * ({@link EngineLoadState}), and its circuit breaker. It is also the EngineView routing policies read.
  */
-export class EngineRecord implements EngineView {
-  running = 0;
-  waiting = 0;
-  kvUsage = 0;
-  promptTokensPerSec = 0;
-  generationTokensPerSec = 0;
-  ttftMs: number | null = null;
-  itlMs: number | null = null;
+export class EngineRecord extends EngineLoadState implements EngineView {
   prefixHitRate: number | null = null;
   maxLoras?: number;
   maxNumSeqs?: number;
-  readonly loadedAdapters = new Set<string>();
-  inFlight = 0;
-  inFlightTokens = 0;
-  /** Gateway clock time when load state last arrived (snapshot or scrape); undefined before any. */
-  stateReceivedAt?: number;
   /** Where the latest state came from. */
   stateSource?: 'bus' | 'scrape';
   readonly breaker: CircuitBreaker;
@@ -32,10 +19,11 @@ export class EngineRecord implements EngineView {
   constructor(
     public info: EngineInfo,
     public capacity: number,
-    private readonly clock: Clock,
-    private readonly staleAfterMs: number,
+    clock: Clock,
+    staleAfterMs: number,
     breaker: BreakerOptions,
   ) {
+    super(clock, staleAfterMs);
     this.breaker = new CircuitBreaker(breaker);
   }
 
@@ -50,13 +38,6 @@ export class EngineRecord implements EngineView {
   }
   get url(): string {
     return this.info.url;
-  }
-  /** Load state older than the freshness bound (or none yet): routing treats the engine as saturated. */
-  get stale(): boolean {
-    return this.stateReceivedAt === undefined || this.clock.now() - this.stateReceivedAt > this.staleAfterMs;
-  }
-  get stateAgeMs(): number | null {
-    return this.stateReceivedAt === undefined ? null : this.clock.now() - this.stateReceivedAt;
   }
 }
 
