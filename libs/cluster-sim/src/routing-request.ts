@@ -26,9 +26,4 @@ export class SimRoutingRequest implements RoutingRequest {
   get prefixHashes(): readonly BlockHash[] {
     return (this.hashes ??= hashBlocks(this.tokens, { blockSize: this.blockTokens }));
   }
-
-  /** Whether a policy has read the hashes (for tests and cost accounting). */
-  get hashed(): boolean {
-    return this.hashes !== undefined;
-  }
 }

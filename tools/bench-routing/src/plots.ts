@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Row } from './results';
 
-export interface BarValue {
+interface BarValue {
   workload: string;
   strategy: string;
   metric: string;
@@ -13,7 +13,7 @@ export interface BarValue {
  * A Vega-Lite spec: grouped bars of a metric per strategy, one panel per workload. `log` for latencies that span orders of magnitude (each panel its own axis); linear with one
  * shared axis otherwise, so bars compare across panels.
  */
-export function barsSpec(title: string, values: readonly BarValue[], unit: string, scale: 'log' | 'linear') {
+function barsSpec(title: string, values: readonly BarValue[], unit: string, scale: 'log' | 'linear') {
   // A bar on a log axis has no zero to start from: every bar starts at the power of ten below the smallest value.
   const floor = 10 ** Math.floor(Math.log10(Math.max(1e-3, Math.min(...values.map((v) => v.value).filter((v) => v > 0)))));
   return {
@@ -48,7 +48,7 @@ const barValues = (rows: readonly Row[], metrics: Array<{ name: string; value: (
   rows.flatMap((r) => metrics.map((m) => ({ workload: r.workload, strategy: r.strategy, metric: m.name, value: m.value(r) })));
 
 /** Renders a Vega-Lite spec to SVG (vega's headless renderer) and PNG (resvg), offline. */
-export async function render(spec: object): Promise<{ svg: string; png: Buffer }> {
+async function render(spec: object): Promise<{ svg: string; png: Buffer }> {
   const vl = await import('vega-lite');
   const vega = await import('vega');
   const { Resvg } = await import('@resvg/resvg-js');

@@ -17,7 +17,7 @@ export interface SimResult {
   rows: Row[];
 }
 
-export function simEngines(plan: Pick<SimPlan, 'engines' | 'model' | 'gpu'>): SimEngineSpec[] {
+function simEngines(plan: Pick<SimPlan, 'engines' | 'model' | 'gpu'>): SimEngineSpec[] {
   return Array.from({ length: plan.engines }, (_, i) => ({ id: `e${i}`, model: plan.model, gpu: plan.gpu }));
 }
 
