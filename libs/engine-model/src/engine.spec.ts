@@ -1,6 +1,6 @@
 import { Rng, VirtualClock, WallClock } from '@brix/clock';
 import { BadRequestError, ConflictError, ModelNotFoundError, NotFoundError } from '@brix/contracts';
-import { type FinishedRequest, requestIntervals } from './core/types';
+import { type EngineSnapshot, type FinishedRequest, type StepRecord, requestIntervals } from './core/types';
 import { SimEngine } from './engine';
 import { harness, toks } from './spec-support';
 
@@ -61,6 +61,57 @@ describe('SimEngine on a VirtualClock', () => {
     expect(lazy).toEqual(eager);
     expect(eager.counters.preemptions).toBeGreaterThan(0);
     expect(eager.finished.every((f) => f.outputTokenIds.length === f.outputTokens)).toBe(true);
+  });
+
+  it('caches generated blocks with deferred hashes exactly as if hashed at once (KV events on, or ids streamed)', () => {
+    const run = (mode: 'events' | 'stream' | 'deferred') => {
+      const clock = new VirtualClock(0);
+      const steps: StepRecord[] = [];
+      const snapshots: EngineSnapshot[] = [];
+      // a small cache, so generated blocks are evicted and requests preempted (and recomputed from their own blocks)
+      const engine = new SimEngine(
+        { model: 'llama-3-8b', gpu: 'H100', maxModelLen: 1024, numGpuBlocksOverride: 120, maxNumSeqs: 16, seed: 5 },
+        { clock, onStep: (s) => steps.push(s), ...(mode === 'events' ? { onKvEvents: () => undefined } : {}) },
+      );
+      const finished: Array<Omit<FinishedRequest, 'outputTokenIds'>> = [];
+      const rng = new Rng(4);
+      const shared = toks(200, 70_000);
+      for (let i = 0; i < 40; i++) {
+        const prompt = [...shared.slice(0, rng.int(0, 200)), ...toks(rng.int(20, 200), i * 1000)];
+        clock.setTimer(i * 15, () => {
+          engine.submit(
+            { id: `r${i}`, promptTokenIds: prompt, maxTokens: 300 },
+            {
+              ...(mode === 'stream' ? { onToken: () => undefined } : {}),
+              // ids never read: the deferred blocks stay unhashed unless their request is preempted
+              onFinish: ({ outputTokenIds: _ids, ...rest }) => finished.push(rest),
+            },
+          );
+          snapshots.push(engine.snapshot());
+        });
+      }
+      clock.runAll();
+      return { finished, steps, snapshots };
+    };
+    const eager = run('events');
+    expect(run('deferred')).toEqual(eager);
+    expect(run('stream')).toEqual(eager);
+    expect(eager.steps.some((s) => s.preempted > 0)).toBe(true);
+  });
+
+  it('lets a later prompt that repeats an answer hit the answer’s blocks once its ids were read', () => {
+    const clock = new VirtualClock(0);
+    const engine = new SimEngine({ model: 'llama-3-8b', gpu: 'H100', maxModelLen: 1024 }, { clock });
+    const prompt = toks(40);
+    let answer: FinishedRequest | undefined;
+    engine.submit({ id: 'turn-1', promptTokenIds: prompt, maxTokens: 30, ignoreEos: true }, { onFinish: (f) => (answer = f) });
+    clock.runAll();
+    const second = [...prompt, ...answer!.outputTokenIds, ...toks(10, 9000)];
+    let hit = -1;
+    engine.submit({ id: 'turn-2', promptTokenIds: second, maxTokens: 1 }, { onFinish: (f) => (hit = f.cachedPromptTokens) });
+    clock.runAll();
+    // 40 prompt + 29 computed output tokens (the last one is never fed back) fill 4 blocks of 16.
+    expect(hit).toBe(64);
   });
 
   it('draws different output lengths under another seed', () => {

@@ -86,6 +86,15 @@ export class EngineCore {
   private readonly rng: Rng;
   private readonly outputLength: OutputLengthSampler;
   private readonly tokenSource: TokenSource;
+  /**
+   * Whether blocks of generated tokens may be cached with their hashes deferred: only without KV events (they
+   * carry every hash) and with the default token source (ids from each request's own seeded Rng, so no other
+   * request holds the same tokens unless it was given them; a custom source, such as engine-sim's text, may
+   * repeat content across requests).
+   */
+  private readonly deferOutputHashes: boolean;
+  /** Serial number of the last request added (owner tags of deferred blocks). */
+  private serial = 0;
   private readonly byId = new Map<string, Sequence>();
   private waiting: Sequence[] = [];
   /** Added but still in the frontend (see frontendLatencyMs). */
@@ -111,6 +120,7 @@ export class EngineCore {
     this.rng = new Rng(config.seed);
     this.outputLength = options.outputLength ?? sharegptLikeOutputLength;
     this.tokenSource = options.tokenSource ?? uniformTokenSource;
+    this.deferOutputHashes = !this.events.enabled && this.tokenSource === uniformTokenSource;
     this.adapters = new AdapterSet(config.maxCpuLoras);
     this.scratch = new Int32Array(config.blockSize);
     this.tokenCtx = {
@@ -170,7 +180,9 @@ export class EngineCore {
       ? maxTokens
       : (req.naturalOutputTokens ?? this.outputLength(rng, { promptTokens: promptLen, maxTokens }));
     const out = decideOutput({ ignoreEos, minTokens, maxTokens }, natural);
+    this.serial = (this.serial + 1) | 0;
     const seq = new Sequence(
+      this.serial,
       req.id,
       req.promptTokenIds,
       maxTokens,
@@ -455,8 +467,8 @@ export class EngineCore {
   /** Draws the ids of seq's output tokens up to (not including) output index `upTo`, in order. */
   private materialize(seq: Sequence, upTo: number): void {
     const from = seq.numDrawn;
+    const out = (seq.output ??= new Array<number>(seq.targetOutput).fill(0));
     if (from >= upTo) return;
-    const out = seq.output;
     if (this.tokenSource === uniformTokenSource) {
       // The default source inlined: the same draws from the request's Rng, without a call per token.
       const rng = seq.rng;
@@ -498,7 +510,7 @@ export class EngineCore {
     this.stepGenerated++;
     if (seq.streams) {
       this.materialize(seq, index + 1);
-      seq.observer!.onToken!(seq.output[index]!, index, endMs);
+      seq.observer!.onToken!(seq.output![index]!, index, endMs);
     }
     if (last) {
       seq.status = 'finished';
@@ -508,7 +520,10 @@ export class EngineCore {
   }
 
   private finish(seq: Sequence, reason: FinishReason, nowMs: number): void {
-    this.pool.freeBlocks(seq.blockIds, true);
+    const blocks = seq.blockIds;
+    const deferredFrom = seq.deferredFrom;
+    const deferredTo = seq.numCachedBlocks;
+    this.pool.freeBlocks(blocks, true);
     seq.blockIds = [];
     seq.slotTokens = 0;
     seq.status = 'finished';
@@ -519,8 +534,12 @@ export class EngineCore {
     const materialize = (): number[] => {
       if (ids) return ids;
       this.materialize(seq, seq.numOutput);
+      // Once the ids are out, a later prompt may repeat them: blocks still cached from this request must be
+      // findable, as they would be had they been hashed when filled.
+      if (deferredFrom >= 0) this.resolveDeferred(seq, blocks, deferredFrom, deferredTo);
       // The table is sized for the target output; a request cut short (abort) gets only what it generated.
-      ids = seq.output.length === seq.numOutput ? seq.output : seq.output.slice(0, seq.numOutput);
+      const out = seq.output!;
+      ids = out.length === seq.numOutput ? out : out.slice(0, seq.numOutput);
       return ids;
     };
     const result: FinishedRequest = {
@@ -549,6 +568,10 @@ export class EngineCore {
   }
 
   private preempt(seq: Sequence): void {
+    // Recomputing, the request looks up its own generated blocks: they must be in the table by then. (From now
+    // on its blocks are hashed when filled: a recomputed block may meet its own earlier copy.)
+    if (seq.deferredFrom >= 0) this.resolveDeferred(seq, seq.blockIds, seq.deferredFrom, seq.numCachedBlocks);
+    seq.deferredFrom = -1;
     this.pool.freeBlocks(seq.blockIds, true);
     seq.blockIds = [];
     seq.slotTokens = 0;
@@ -604,19 +627,42 @@ export class EngineCore {
   private cacheFullBlocks(seq: Sequence, numTokens: number): void {
     const B = this.config.blockSize;
     const full = Math.floor(numTokens / B);
-    if (full <= seq.numCachedBlocks) return;
-    this.ensureHashes(seq, full);
-    let runStart = -1;
-    for (let j = seq.numCachedBlocks; j < full; j++) {
-      const ok = this.pool.cacheBlock(seq.blockIds[j]!, seq.hashes[2 * j]!, seq.hashes[2 * j + 1]!);
-      if (ok && runStart < 0) runStart = j;
-      if (!ok && runStart >= 0) {
-        this.recordStored(seq, runStart, j);
-        runStart = -1;
+    const from = seq.numCachedBlocks;
+    if (full <= from) return;
+    // Blocks [from, hashedTo) are hashed and cached now; [hashedTo, full) are cached with deferred hashes.
+    let hashedTo = full;
+    if (this.deferOutputHashes && !seq.streams && seq.numPreemptions === 0) {
+      // Blocks holding generated tokens (from the one the prompt ends in): their ids come from this request's own
+      // Rng and nobody has seen them, so no other request can look them up; their hashes wait until something
+      // could (resolveDeferred).
+      const firstOutput = Math.floor(seq.numPromptTokens / B);
+      if (full > firstOutput) {
+        hashedTo = Math.max(from, firstOutput);
+        for (let j = hashedTo; j < full; j++) this.pool.cacheDeferred(seq.blockIds[j]!, seq.serial);
+        if (seq.deferredFrom < 0) seq.deferredFrom = hashedTo;
       }
     }
-    if (runStart >= 0) this.recordStored(seq, runStart, full);
+    if (hashedTo > from) {
+      this.ensureHashes(seq, hashedTo);
+      let runStart = -1;
+      for (let j = from; j < hashedTo; j++) {
+        const ok = this.pool.cacheBlock(seq.blockIds[j]!, seq.hashes[2 * j]!, seq.hashes[2 * j + 1]!);
+        if (ok && runStart < 0) runStart = j;
+        if (!ok && runStart >= 0) {
+          this.recordStored(seq, runStart, j);
+          runStart = -1;
+        }
+      }
+      if (runStart >= 0) this.recordStored(seq, runStart, hashedTo);
+    }
     seq.numCachedBlocks = full;
+  }
+
+  /** Hashes seq's deferred blocks[from, to) and enters those still cached for it into the prefix-cache table. */
+  private resolveDeferred(seq: Sequence, blocks: readonly number[], from: number, to: number): void {
+    this.ensureHashes(seq, to);
+    const hashes = seq.hashes;
+    for (let j = from; j < to; j++) this.pool.resolveDeferred(blocks[j]!, seq.serial, hashes[2 * j]!, hashes[2 * j + 1]!);
   }
 
   private recordStored(seq: Sequence, from: number, to: number): void {
@@ -646,6 +692,12 @@ export class EngineCore {
     const B = this.config.blockSize;
     const hasher = this.hasher;
     const extra = seq.adapter?.hashKey ?? 0;
+    if (2 * upTo > seq.hashes.length) {
+      // First output block hashed: room for every block the request can fill.
+      const grown = new Array<number>(2 * Math.floor((seq.numPromptTokens + seq.targetOutput) / B)).fill(0);
+      for (let k = 0; k < 2 * j; k++) grown[k] = seq.hashes[k]!;
+      seq.hashes = grown;
+    }
     const hashes = seq.hashes;
     let parentHi = j === 0 ? hasher.rootHi : hashes[2 * j - 2]!;
     let parentLo = j === 0 ? hasher.rootLo : hashes[2 * j - 1]!;

@@ -12,12 +12,12 @@ export class Sequence {
   /** Tokens generated so far. */
   numOutput = 0;
   /**
-   * Ids of the first `numDrawn` generated tokens (the array is sized for the target output once, so drawing
-   * allocates nothing per token). Without a token listener ids are drawn lazily, in order, from the request's own
-   * Rng when something needs them (hashing a block of output, the finished result), so a decode step touches no
-   * per-token storage; the ids are the same as if drawn at once.
+   * Ids of the first `numDrawn` generated tokens; null until the first draw (then sized for the target output
+   * once, so drawing allocates nothing per token). Without a token listener ids are drawn lazily, in order, from
+   * the request's own Rng when something needs them (hashing a block of output, the finished result), so a decode
+   * step touches no per-token storage; the ids are the same as if drawn at once.
    */
-  readonly output: number[];
+  output: number[] | null = null;
   numDrawn = 0;
   /** Whether an observer wants every token as it is generated (ids are then drawn eagerly). */
   readonly streams: boolean;
@@ -31,10 +31,16 @@ export class Sequence {
   /** Leading blocks of the table already offered to the prefix cache. */
   numCachedBlocks = 0;
   /**
+   * First block of the table cached with a deferred hash (BlockPool.cacheDeferred), -1 for none: blocks from here
+   * to `numCachedBlocks` hold generated tokens and are not hashed until something needs their hashes.
+   */
+  deferredFrom = -1;
+  /**
    * Hashes of the first `numHashed` full blocks of prompt + output as int32 bit patterns: block j's halves at
-   * 2j (high) and 2j + 1 (low). Sized once for the longest the request can get (prompt + target output), so
-   * hashing allocates nothing per block. (A plain array of small integers: cheaper to allocate for a short-lived
-   * request than a typed array with its own buffer.)
+   * 2j (high) and 2j + 1 (low). Sized for the prompt's full blocks at first and once more for the longest the
+   * request can get when an output block is hashed (EngineCore.ensureHashes), so hashing allocates nothing per
+   * block. (A plain array of small integers: cheaper to allocate for a short-lived request than a typed array with
+   * its own buffer.)
    */
   hashes: number[];
   numHashed = 0;
@@ -49,6 +55,8 @@ export class Sequence {
   abortRequested = false;
 
   constructor(
+    /** The engine's number for this request: the owner tag of its deferred blocks. */
+    readonly serial: number,
     readonly id: string,
     readonly prompt: ArrayLike<number>,
     readonly maxTokens: number,
@@ -63,9 +71,7 @@ export class Sequence {
     readonly observer: RequestObserver | undefined,
     blockSize: number,
   ) {
-    const maxBlocks = Math.floor((prompt.length + targetOutput) / blockSize);
-    this.hashes = new Array<number>(2 * maxBlocks).fill(0);
-    this.output = new Array<number>(targetOutput).fill(0);
+    this.hashes = new Array<number>(2 * Math.floor(prompt.length / blockSize)).fill(0);
     this.numPromptTokens = prompt.length;
     this.numTokens = prompt.length;
     this.streams = observer?.onToken !== undefined;
@@ -73,6 +79,6 @@ export class Sequence {
 
   /** Token i of prompt + output; output ids must have been drawn up to i (EngineCore.materialize). */
   tokenAt(i: number): number {
-    return i < this.numPromptTokens ? this.prompt[i]! : this.output[i - this.numPromptTokens]!;
+    return i < this.numPromptTokens ? this.prompt[i]! : this.output![i - this.numPromptTokens]!;
   }
 }

@@ -120,6 +120,40 @@ describe('BlockPool', () => {
     for (const [k, b] of live) expect(pool.lookup(k * 2654435761, k)).toBe(b);
   });
 
+  it('counts a block cached with a deferred hash as cached; lookups find it only once its owner resolves it', () => {
+    const pool = new BlockPool(3, new KvEventRecorder(false));
+    const blk = pool.allocate();
+    pool.cacheDeferred(blk, 41);
+    expect([pool.numCachedBlocks, pool.isCached(blk), pool.lookup(5, 6)]).toEqual([1, true, -1]);
+    // another request's tag does not resolve it
+    expect(pool.resolveDeferred(blk, 42, 5, 6)).toBe(false);
+    expect(pool.resolveDeferred(blk, 41, 5, 6)).toBe(true);
+    expect([pool.numCachedBlocks, pool.lookup(5, 6)]).toEqual([1, blk]);
+    // resolved once: a second call changes nothing
+    expect(pool.resolveDeferred(blk, 41, 5, 6)).toBe(false);
+  });
+
+  it('evicts a deferred block like any cached block; its owner cannot resolve it afterwards', () => {
+    const pool = new BlockPool(1, new KvEventRecorder(false));
+    const blk = pool.allocate();
+    pool.cacheDeferred(blk, 1);
+    pool.freeBlocks([blk], false);
+    // taken again (by the same block id for another request): the deferred content is evicted
+    expect(pool.allocate()).toBe(blk);
+    expect(pool.numCachedBlocks).toBe(0);
+    pool.cacheDeferred(blk, 2);
+    expect(pool.resolveDeferred(blk, 1, 5, 6)).toBe(false);
+    expect(pool.lookup(5, 6)).toBe(-1);
+    pool.freeBlocks([blk], false);
+    expect(pool.reset()).toBe(true);
+    expect([pool.numCachedBlocks, pool.resolveDeferred(blk, 2, 5, 6)]).toEqual([0, false]);
+  });
+
+  it('refuses deferred hashes when KV events are recorded (each event carries its hashes)', () => {
+    const { pool } = newPool(1);
+    expect(() => pool.cacheDeferred(pool.allocate(), 1)).toThrow(/KV events/);
+  });
+
   it('resets the cache only when no block is held, emitting AllBlocksCleared', () => {
     const { pool, events } = newPool(2);
     const blk = pool.allocate();

@@ -8,8 +8,12 @@ const NEXT = 2;
 const FLAGS = 3;
 const HASH_HI = 4;
 const HASH_LO = 5;
+/** Owner tag of a block cached with a deferred hash (see {@link BlockPool.cacheDeferred}). */
+const OWNER = 6;
 const IN_FREE = 1;
 const HASHED = 2;
+/** Cached (HASHED set too) under a hash not computed yet: counted as cached, absent from the table. */
+const DEFERRED = 4;
 
 /**
  * The paged KV cache's blocks, as vLLM's `BlockPool`: a reference count per block, a free queue, and the
@@ -24,12 +28,18 @@ const HASHED = 2;
  * Per-block state lives in one typed array, a block's fields side by side (a block touched on the hot path
  * costs one cache line, not one per field); the queue is an index-linked list and the prefix cache is an
  * open-addressing table keyed by the full 64-bit hash: no allocation per block or per lookup.
+ *
+ * A block whose content nobody else can know yet (generated tokens no one has seen) may be cached with its hash
+ * deferred ({@link cacheDeferred}): it counts as cached and is evicted like any other, but it enters the table only
+ * if its owner resolves it ({@link resolveDeferred}) before eviction. No lookup could have found it in between (a
+ * lookup needs the same tokens), so every lookup, insertion and count comes out as if it had been hashed at once.
  */
 export class BlockPool {
   readonly numBlocks: number;
   /**
    * Block b's fields at b × STRIDE + offset: reference count, previous and next block in the free queue (-1 =
-   * none), flags (IN_FREE, HASHED), and the cached hash's halves as int32 bit patterns.
+   * none), flags (IN_FREE, HASHED, DEFERRED), the cached hash's halves as int32 bit patterns, and the owner tag of
+   * a deferred block.
    */
   private readonly blocks: Int32Array;
   private head = -1;
@@ -116,20 +126,37 @@ export class BlockPool {
     hi |= 0;
     lo |= 0;
     if ((b[at + FLAGS]! & HASHED) !== 0) return b[at + HASH_HI] === hi && b[at + HASH_LO] === lo;
-    const t = this.table;
-    let i = lo & this.mask;
-    while (t[i * 4 + 2] !== -1) {
-      if (t[i * 4 + 1] === lo && t[i * 4] === hi) return false;
-      i = (i + 1) & this.mask;
-    }
-    t[i * 4] = hi;
-    t[i * 4 + 1] = lo;
-    t[i * 4 + 2] = block;
+    if (!this.insert(block, hi, lo)) return false;
     this.cached++;
     b[at + FLAGS] = b[at + FLAGS]! | HASHED;
-    b[at + HASH_HI] = hi;
-    b[at + HASH_LO] = lo;
     return true;
+  }
+  /**
+   * Caches a full block without its hash yet, tagged with `owner` (an int32 the caller later proves ownership
+   * with). Only for content no other request can hold or look up before the owner resolves it, and only without
+   * KV events (a BlockStored or BlockRemoved event needs the hash).
+   */
+  cacheDeferred(block: number, owner: number): void {
+    if (this.events.enabled) throw new Error('BlockPool.cacheDeferred: KV events need every hash at once');
+    const b = this.blocks;
+    const at = block * STRIDE;
+    b[at + FLAGS] = b[at + FLAGS]! | HASHED | DEFERRED;
+    b[at + OWNER] = owner;
+    this.cached++;
+  }
+  /**
+   * Enters a deferred block into the table under its now computed hash, if it is still cached for `owner` (not
+   * evicted since). Returns whether it did. Only a 64-bit collision with another cached hash keeps it out (it is
+   * then uncached, as {@link cacheBlock} would have left it).
+   */
+  resolveDeferred(block: number, owner: number, hi: number, lo: number): boolean {
+    const b = this.blocks;
+    const at = block * STRIDE;
+    if ((b[at + FLAGS]! & DEFERRED) === 0 || b[at + OWNER] !== owner) return false;
+    const ok = this.insert(block, hi | 0, lo | 0);
+    b[at + FLAGS] = b[at + FLAGS]! & ~(DEFERRED | (ok ? 0 : HASHED));
+    if (!ok) this.cached--;
+    return ok;
   }
   /**
    * Drops the whole prefix cache (vLLM `reset_prefix_cache`). Allowed only when no request holds a block,
@@ -139,7 +166,7 @@ export class BlockPool {
     if (this.free !== this.numBlocks) return false;
     for (let i = 0; i <= this.mask; i++) this.table[i * 4 + 2] = -1;
     this.cached = 0;
-    for (let block = 0; block < this.numBlocks; block++) this.blocks[block * STRIDE + FLAGS]! &= ~HASHED;
+    for (let block = 0; block < this.numBlocks; block++) this.blocks[block * STRIDE + FLAGS]! &= ~(HASHED | DEFERRED);
     this.events.cleared();
     return true;
   }
@@ -157,11 +184,33 @@ export class BlockPool {
   private evict(block: number): void {
     const b = this.blocks;
     const at = block * STRIDE;
+    if ((b[at + FLAGS]! & DEFERRED) !== 0) {
+      // Never in the table, and no events are recorded with deferred hashes.
+      b[at + FLAGS] = b[at + FLAGS]! & ~(HASHED | DEFERRED);
+      this.cached--;
+      return;
+    }
     const hi = b[at + HASH_HI]!;
     const lo = b[at + HASH_LO]!;
     this.remove(this.find(hi, lo));
     b[at + FLAGS] = b[at + FLAGS]! & ~HASHED;
     this.events.removed(hi, lo);
+  }
+  /** Puts (hi, lo) → block into the table and the block's record; false when the hash is there already. */
+  private insert(block: number, hi: number, lo: number): boolean {
+    const t = this.table;
+    let i = lo & this.mask;
+    while (t[i * 4 + 2] !== -1) {
+      if (t[i * 4 + 1] === lo && t[i * 4] === hi) return false;
+      i = (i + 1) & this.mask;
+    }
+    t[i * 4] = hi;
+    t[i * 4 + 1] = lo;
+    t[i * 4 + 2] = block;
+    const at = block * STRIDE;
+    this.blocks[at + HASH_HI] = hi;
+    this.blocks[at + HASH_LO] = lo;
+    return true;
   }
   /** Slot holding (hi, lo) as int32 bit patterns, or -1. Hashes are well mixed, so the low bits pick the home slot. */
   private find(hi: number, lo: number): number {
