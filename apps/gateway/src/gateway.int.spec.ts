@@ -4,10 +4,11 @@ import { MemoryBus } from '@brix/bus';
 import { Rng, WallClock } from '@brix/clock';
 import { loadConfig } from '@brix/config';
 import { type EngineInfo, MemoryEngineDirectory } from '@brix/discovery';
-import { type Gateway, gatewaySettings, interpretEngineMetrics } from '@brix/gateway-core';
+import { type Gateway, gatewaySettings, interpretEngineMetrics, LONG_TEXT_BYTES } from '@brix/gateway-core';
 import { createLogger, createMetricsRegistry } from '@brix/observability';
 import { createRouter } from '@brix/routing';
 import { freePort, type ServiceProcess, startApp, waitFor } from '@brix/testing';
+import { completionPromptTokens, llama3Tokenizer } from '@brix/tokenizer';
 import OpenAI from 'openai';
 import { buildApp } from './app';
 
@@ -210,6 +211,44 @@ describe('gateway against engine-sim processes, through the openai client', () =
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('routing-strategy')).toBe('prefix-cache');
+  });
+
+  it('reads a long prompt from the body bytes: forwards it intact, hashes it for prefix-cache, injects stream usage', async () => {
+    // 40 KB with an escape per line: past the size from which the gateway leaves prompt text in the raw body.
+    // Runs of '=' tokenize to a few hundred tokens, well inside the engine's context.
+    const long = ('='.repeat(999) + '\n').repeat(40);
+    expect(Buffer.byteLength(long)).toBeGreaterThan(LONG_TEXT_BYTES);
+    const plain = await gw.client.completions.create({ model: 'llama', prompt: long, max_tokens: 2 });
+    // The engine counted the very prompt the client sent.
+    expect(plain.usage?.prompt_tokens).toBe(completionPromptTokens(llama3Tokenizer, long).length);
+
+    const ask = async () => {
+      const { data: stream, response } = await gw.client.chat.completions
+        .create(
+          {
+            model: 'llama',
+            messages: [
+              { role: 'system', content: long },
+              { role: 'user', content: 'Summarise.' },
+            ],
+            max_tokens: 3,
+            stream: true,
+          },
+          { headers: { 'routing-strategy': 'prefix-cache' } },
+        )
+        .withResponse();
+      const chunks = [];
+      for await (const c of stream) chunks.push(c);
+      return { pod: response.headers.get('target-pod'), chunks };
+    };
+    const first = await ask();
+    const again = await ask();
+    expect(again.pod).toBe(first.pod); // the prefix learned from the first request's hashes
+    // The gateway asked the engine for usage (a member added to the client's bytes) and hid that chunk.
+    for (const { chunks } of [first, again]) {
+      expect(chunks.filter((c) => c.usage)).toHaveLength(0);
+      expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('').length).toBeGreaterThan(0);
+    }
   });
 
   it('lists engines with their load state for operators, behind the admin token', async () => {

@@ -98,8 +98,8 @@ export const gatewaySettings = {
   ),
   prefixBlockBytes: setting(
     'BRIX_PREFIX_BLOCK_BYTES',
-    Type.Integer({ minimum: 16, default: 128 }),
-    'bytes per prefix block hashed for cache-aware routing',
+    Type.Integer({ minimum: 16, multipleOf: 4, default: 128 }),
+    'bytes per prefix block hashed for cache-aware routing (a multiple of 4)',
   ),
   statsFlushMs: setting(
     'BRIX_STATS_FLUSH_MS',

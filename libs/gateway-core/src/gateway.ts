@@ -98,7 +98,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   registerInferenceRoutes(app, {
     store,
     router: deps.router,
-    hasher: await createPrefixHasher(config.prefixBlockBytes),
+    hasher: createPrefixHasher(config.prefixBlockBytes),
     upstream,
     clock,
     rng: deps.rng,

@@ -11,6 +11,7 @@ export * from './proxy/upstream';
 export * from './state/engine-state';
 export * from './state/engine-poller';
 export * from './stats/stats-batcher';
+export * from './api/request-body';
 export * from './api/schemas';
 export * from './state/static-engines';
 export * from './state/metrics-interpreter';

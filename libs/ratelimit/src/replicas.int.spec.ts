@@ -3,7 +3,7 @@ import { NatsBus } from '@brix/bus';
 import { Rng, WallClock } from '@brix/clock';
 import { loadConfig } from '@brix/config';
 import { MemoryEngineDirectory } from '@brix/discovery';
-import { buildGateway, chatText, gatewaySettings } from '@brix/gateway-core';
+import { buildGateway, chatPieces, gatewaySettings } from '@brix/gateway-core';
 import { createLogger, createMetricsRegistry } from '@brix/observability';
 import { createRouter } from '@brix/routing';
 import { freePort, type NatsServerHandle, type ServiceProcess, startApp, startNatsServer, waitFor } from '@brix/testing';
@@ -173,7 +173,7 @@ describe('rate limits shared by two gateway replicas over one nats-server', () =
     const maxTokens = 24;
     const content = 'Summarise the rate limiter design in one paragraph, please.';
     // The gateway's estimate for this request: UTF-8 bytes of the chat text / 4, plus max_tokens.
-    const reserved = Math.ceil(Buffer.byteLength(chatText([{ role: 'user', content }]), 'utf8') / 4) + maxTokens;
+    const reserved = Math.ceil(Buffer.byteLength(chatPieces([{ role: 'user', content }], new Map()).join(''), 'utf8') / 4) + maxTokens;
 
     const results: { status: number; tokens: number }[] = [];
     // 8 clients per replica, 240 requests in all: about 3× what the limit allows.

@@ -13,7 +13,8 @@ import { type AttemptOutcome, type Upstream, type UpstreamResponse } from '../pr
 import { isUsageOnlyChunk, SseSplitter, type Usage, usageOf } from '../proxy/sse';
 import { type GatewayRouter } from '../routing-port';
 import { type EngineRecord, type EngineStateStore } from '../state/engine-state';
-import { ChatCompletionBody, chatText, CompletionBody, EmbeddingBody, embeddingText, promptText, tokenIdCount } from './schemas';
+import { parseRequestBody, type RequestBody, withMember } from './request-body';
+import { ChatCompletionBody, chatPieces, CompletionBody, EmbeddingBody, promptPieces, tokenIdCount } from './schemas';
 
 export interface InferenceDeps {
   store: EngineStateStore;
@@ -46,8 +47,8 @@ const PATHS: Record<Kind, string> = {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The request body exactly as received, forwarded to engines without re-serialising. */
-    rawBody?: Buffer;
+    /** The JSON body as received (forwarded to engines without re-serialising) and where its prompt lies. */
+    requestBody?: RequestBody;
     /** performance.now() when the request arrived, for the gateway-overhead measurement. */
     arrivedAt: number;
   }
@@ -66,20 +67,21 @@ interface Target {
 export function registerInferenceRoutes(app: HttpApp, deps: InferenceDeps): void {
   const { store, router, metrics, settings } = deps;
 
-  app.decorateRequest('rawBody', undefined);
+  app.decorateRequest('requestBody', undefined);
   app.decorateRequest('arrivedAt', 0);
   app.addHook('onRequest', async (request) => {
     request.arrivedAt = performance.now();
   });
-  // Keep the raw bytes: non-streaming requests go to the engine exactly as the client sent them.
+  // Keep the raw bytes: requests go to the engine as the client sent them, and long prompts are read from
+  // those bytes rather than made into strings (request-body.ts says why).
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const buf = body as Buffer;
-    request.rawBody = buf;
     // An empty body is no body: routes whose schema requires one answer 400, the others proceed.
     if (buf.length === 0) return done(null, undefined);
     try {
-      done(null, JSON.parse(buf.toString('utf8')));
+      request.requestBody = parseRequestBody(buf);
+      done(null, request.requestBody.value);
     } catch (cause) {
       const err = new Error((cause as Error).message) as Error & { code: string; statusCode: number };
       err.code = 'FST_ERR_CTP_INVALID_JSON_BODY';
@@ -105,10 +107,18 @@ export function registerInferenceRoutes(app: HttpApp, deps: InferenceDeps): void
     );
 
     const stream = kind !== 'embeddings' && body.stream === true;
-    const text =
-      kind === 'chat' ? chatText(body.messages) : kind === 'completions' ? promptText(body.prompt) : embeddingText(body.input);
+    // The route's schema requires a body, and the JSON parser gave it.
+    const received = request.requestBody!;
+    const pieces =
+      kind === 'chat'
+        ? chatPieces(body.messages, received.spans)
+        : kind === 'completions'
+          ? promptPieces(body.prompt, received.spans, 'prompt')
+          : promptPieces(body.input, received.spans, 'input');
+    // Every decision records the prefix for cache-aware policies (whatever strategy decides), so hash up front.
+    const prompt = deps.hasher.hash(pieces, received.raw);
     const ids = kind === 'completions' ? tokenIdCount(body.prompt) : kind === 'embeddings' ? tokenIdCount(body.input) : undefined;
-    const promptTokens = ids ?? estimateTokens(Buffer.byteLength(text, 'utf8'));
+    const promptTokens = ids ?? estimateTokens(prompt.bytes);
     // n choices each produce up to max_tokens.
     const maxTokens =
       kind === 'embeddings' ? 0 : (body.max_completion_tokens ?? body.max_tokens ?? settings.defaultMaxTokens) * (body.n ?? 1);
@@ -123,15 +133,14 @@ export function registerInferenceRoutes(app: HttpApp, deps: InferenceDeps): void
       sessionId: typeof sessionHeader === 'string' ? sessionHeader : undefined,
       promptTokens,
       maxTokens,
-      // Every decision records the prefix for cache-aware policies (whatever strategy decides), so hash up front.
-      prefixHashes: deps.hasher.hash(text),
+      prefixHashes: prompt.hashes,
     };
 
     const clientAskedUsage = body.stream_options?.include_usage === true;
     const injectUsage = stream && settings.injectUsage && !clientAskedUsage;
-    const payload: string | Buffer = injectUsage
-      ? JSON.stringify({ ...body, stream_options: { ...(body.stream_options ?? {}), include_usage: true } })
-      : (request.rawBody ?? JSON.stringify(body));
+    const payload = injectUsage
+      ? withMember(received, 'stream_options', JSON.stringify({ ...(body.stream_options ?? {}), include_usage: true }))
+      : received.raw;
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': request.id };
     if (settings.engineApiKey) headers['authorization'] = `Bearer ${settings.engineApiKey}`;
 

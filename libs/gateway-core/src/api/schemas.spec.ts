@@ -1,5 +1,5 @@
 import { estimateTokens } from '@brix/tokenizer';
-import { promptText, tokenIdCount } from './schemas';
+import { promptPieces, tokenIdCount } from './schemas';
 
 describe('prompt token counts', () => {
   it('counts token-id prompts exactly, one list or several', () => {
@@ -14,7 +14,7 @@ describe('prompt token counts', () => {
 
   it('is what the text estimate of the same ids would overshoot', () => {
     const ids = Array.from({ length: 1000 }, (_, i) => 10_000 + i * 97);
-    const fromText = estimateTokens(Buffer.byteLength(promptText(ids), 'utf8'));
+    const fromText = estimateTokens(Buffer.byteLength(promptPieces(ids, new Map(), 'prompt').join(''), 'utf8'));
     expect(tokenIdCount(ids)).toBe(1000);
     expect(fromText).toBeGreaterThan(1300);
   });

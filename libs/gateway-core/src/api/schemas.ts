@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { type TextSpan } from './request-body';
 
 /**
  * Request bodies of the OpenAI-compatible API. They pin what the gateway itself relies on and bounds
@@ -60,24 +61,49 @@ export const EmbeddingBody = Type.Object({
 });
 export type EmbeddingBody = Static<typeof EmbeddingBody>;
 
-/** Text of a chat request's messages in order, role-tagged: what the prefix hash and the token estimate read. */
-export function chatText(messages: ChatCompletionBody['messages']): string {
-  let out = '';
-  for (const m of messages) {
-    out += m.role;
-    out += '\n';
+/**
+ * Prompt text as pieces, in order: strings, and long strings left in the raw body (see request-body.ts).
+ * What the prefix hash and the token estimate read.
+ */
+export type TextPiece = string | TextSpan;
+
+/** A prompt string, or where it lies in the raw body when the parser left it there ('' in the parsed value). */
+const text = (value: string, spans: ReadonlyMap<string, TextSpan>, path: () => string): TextPiece =>
+  value === '' && spans.size > 0 ? (spans.get(path()) ?? '') : value;
+
+/** A chat request's messages in order, each as its role, a newline, its text (content string or text parts), a newline. */
+export function chatPieces(messages: ChatCompletionBody['messages'], spans: ReadonlyMap<string, TextSpan>): TextPiece[] {
+  const out: TextPiece[] = [];
+  messages.forEach((m, i) => {
+    out.push(`${m.role}\n`);
     const c = m.content;
-    if (typeof c === 'string') out += c;
-    else if (Array.isArray(c)) for (const p of c) if (p.type === 'text' && p.text) out += p.text;
-    out += '\n';
-  }
+    if (typeof c === 'string') out.push(text(c, spans, () => `messages.${i}.content`));
+    else if (Array.isArray(c)) {
+      c.forEach((p, j) => {
+        if (p.type === 'text' && p.text !== undefined) out.push(text(p.text, spans, () => `messages.${i}.content.${j}.text`));
+      });
+    }
+    out.push('\n');
+  });
   return out;
 }
 
-/** Text of a completion prompt (token-id prompts are rendered as their numbers, which still hash consistently). */
-export function promptText(prompt: CompletionBody['prompt']): string {
-  if (typeof prompt === 'string') return prompt;
-  return (prompt as unknown[]).map((p) => (Array.isArray(p) ? p.join(' ') : String(p))).join('\n');
+/**
+ * A completion prompt or embedding input (`member` names which) in order: a string, strings joined by newlines,
+ * or token ids rendered as their numbers (which still hash consistently).
+ */
+export function promptPieces(
+  prompt: CompletionBody['prompt'] | EmbeddingBody['input'],
+  spans: ReadonlyMap<string, TextSpan>,
+  member: 'prompt' | 'input',
+): TextPiece[] {
+  if (typeof prompt === 'string') return [text(prompt, spans, () => member)];
+  const out: TextPiece[] = [];
+  (prompt as unknown[]).forEach((p, i) => {
+    if (i > 0) out.push('\n');
+    out.push(typeof p === 'string' ? text(p, spans, () => `${member}.${i}`) : Array.isArray(p) ? p.join(' ') : String(p));
+  });
+  return out;
 }
 
 /**
@@ -91,8 +117,4 @@ export function tokenIdCount(prompt: CompletionBody['prompt'] | EmbeddingBody['i
   let n = 0;
   for (const ids of prompt as number[][]) n += ids.length;
   return n;
-}
-
-export function embeddingText(input: EmbeddingBody['input']): string {
-  return promptText(input as CompletionBody['prompt']);
 }
