@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { nearestRank, parseBenchOptions } from '@brix/bench-kit';
 import { Rng, WallClock } from '@brix/clock';
 import { MemoryEngineDirectory } from '@brix/discovery';
-import { createPrefixHasher, EngineStateStore } from '@brix/gateway-core';
+import { type CompletionBody, createPrefixHasher, EngineStateStore, parseRequestBody, promptPieces } from '@brix/gateway-core';
 import { createRouter } from '@brix/routing';
 import { freePort, type ServiceProcess, startApp } from '@brix/testing';
 import { Pool } from 'undici';
@@ -25,27 +25,40 @@ const optionSpec = {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The machine's cost of turning a request body into a parsed object: decoding `body` to a string and
- * JSON.parse, for the whole body and for the same bytes split into four bodies (each under V8's 128 KB
- * large-object threshold). Mean ms per whole body, after a warm-up.
+ * What reading one request body costs in this process, side by side on the same bytes: the gateway's way
+ * (parseRequestBody leaves the long prompt in the raw bytes; its text is decoded into the hasher's buffer
+ * and hashed) against the plain way (the body decoded to a string, JSON.parse, the prompt string hashed).
+ * Both hash with the gateway's hasher, so the difference is the reading. Mean ms per body, after a warm-up,
+ * the two interleaved in rounds so machine noise falls on both.
  */
-function bodyParseCost(body: string): { wholeMs: number; piecesMs: number } {
-  const whole = Buffer.from(body);
-  const quarter = Math.floor(body.length / 4);
-  const pieces = [0, 1, 2, 3].map((i) => Buffer.from(JSON.stringify({ prompt: body.slice(i * quarter, (i + 1) * quarter) })));
+function bodyReadCost(body: string): { gatewayMs: number; stringMs: number } {
+  const raw = Buffer.from(body);
+  const hasher = createPrefixHasher(128);
+  let sink = 0;
+  const gatewayWay = () => {
+    const read = parseRequestBody(raw);
+    const prompt = (read.value as { prompt: CompletionBody['prompt'] }).prompt;
+    sink += hasher.hash(promptPieces(prompt, read.spans, 'prompt'), raw).bytes;
+  };
+  const stringWay = () => {
+    const parsed = JSON.parse(raw.toString('utf8')) as { prompt: string };
+    sink += hasher.hash([parsed.prompt]).bytes;
+  };
   const time = (f: () => void, n: number): number => {
-    for (let i = 0; i < 50; i++) f();
     const t0 = performance.now();
     for (let i = 0; i < n; i++) f();
-    return (performance.now() - t0) / n;
+    return performance.now() - t0;
   };
-  let sink = 0;
-  const wholeMs = time(() => (sink += (JSON.parse(whole.toString('utf8')) as { prompt: string }).prompt.length), 400);
-  const piecesMs = time(() => {
-    for (const p of pieces) sink += (JSON.parse(p.toString('utf8')) as { prompt: string }).prompt.length;
-  }, 400);
-  if (sink <= 0) throw new Error('parsed nothing');
-  return { wholeMs, piecesMs };
+  time(gatewayWay, 50);
+  time(stringWay, 50);
+  let gatewayMs = 0;
+  let stringMs = 0;
+  for (let round = 0; round < 10; round++) {
+    gatewayMs += time(gatewayWay, 40);
+    stringMs += time(stringWay, 40);
+  }
+  if (sink <= 0) throw new Error('read nothing');
+  return { gatewayMs: gatewayMs / 400, stringMs: stringMs / 400 };
 }
 
 /** Percentile by nearest rank on a sorted copy. */
@@ -251,7 +264,7 @@ async function decisionsInProcess(bytes: number, count: number): Promise<{ p50: 
       'bus',
     );
   }
-  const hasher = await createPrefixHasher(128);
+  const hasher = createPrefixHasher(128);
   const router = createRouter({ timer: () => performance.now() });
   const rng = new Rng(7);
   const groups = Array.from({ length: 8 }, (_, g) => prompt(bytes - 2_000, 2000 + g));
@@ -259,7 +272,7 @@ async function decisionsInProcess(bytes: number, count: number): Promise<{ p50: 
   const times: number[] = [];
   let blocks = 0;
   for (let i = 0; i < count; i++) {
-    const prefixHashes = hasher.hash(texts[i % texts.length]!);
+    const prefixHashes = hasher.hash([texts[i % texts.length]!]).hashes;
     blocks = prefixHashes.length;
     const request = { id: String(i), model: 'llama', promptTokens: bytes / 4, maxTokens: 8, prefixHashes };
     const candidates = store.candidates('llama');
@@ -367,7 +380,7 @@ export async function main({ root, args }: { root: string; args: string[] }): Pr
       cpuPerRequestMs,
       capacityPerCore: 1000 / cpuPerRequestMs,
     };
-    const parse = bodyParseCost(huge);
+    const read = bodyReadCost(huge);
     await pools.direct.close();
     await pools.gateway.close();
 
@@ -447,15 +460,17 @@ Gateway CPU per 220 KB request, from its own \`brix_process_cpu_seconds_total\` 
 **${c.cpuPerRequestMs.toFixed(2)} ms**, i.e. **${c.capacityPerCore.toFixed(0)} req/s per core** of gateway capacity.
 Target ≥ 300 req/s: ${c.capacityPerCore >= 300 ? 'met per core of gateway CPU' : 'missed'}.
 
-What any Node.js gateway must do with such a body, timed in the benchmark's own process on the same machine: decoding
-the 220 KB body to a string and \`JSON.parse\` take **${parse.wholeMs.toFixed(2)} ms**; the same bytes as four bodies of
-55 KB take **${parse.piecesMs.toFixed(2)} ms** in all. Strings over 128 KB go to V8's large-object space, where every
-allocation maps fresh memory, and on this virtual machine touching fresh pages is slow; so on this machine most of
-the gateway's CPU per request above is the body's two large strings (the text and the parsed prompt), not routing
-or proxying (see the gateway's own overhead histogram in part A). The end-to-end rate above is lower than
-the gateway's capacity because the engine simulator (which must also parse 220 KB and run its model) and the
-load generator share the same two cores; the gateway's CPU cost per request is the figure that does not depend
-on what else runs.
+Reading one such body, timed in the benchmark's own process on the same bytes, the two ways interleaved: the
+gateway's way (\`parseRequestBody\`: the prompt stays in the raw bytes, its text is decoded into the hasher's
+reused buffer and hashed) takes **${read.gatewayMs.toFixed(2)} ms**; decoding the body to a string, \`JSON.parse\` and
+hashing the prompt string take **${read.stringMs.toFixed(2)} ms** (${(read.stringMs / read.gatewayMs).toFixed(1)}×). Strings over 128 KB go to V8's
+large-object space, where every allocation maps fresh memory; on a virtual machine that costs more per byte
+than the parsing, and how much more varies with the host (this is what made the gateway's CPU per request
+vary from run to run before it stopped making such strings: docs/adr/0004-gateway-reads-prompts-from-body-bytes.md).
+
+The end-to-end rates above are lower than the gateway's capacity because the engine simulator (which parses
+220 KB with \`JSON.parse\` and runs its model) and the load generator share the same two cores; the gateway's
+CPU cost per request is the figure that does not depend on what else runs.
 `;
     mkdirSync(dirname(o.out), { recursive: true });
     writeFileSync(o.out, doc);
