@@ -100,11 +100,26 @@ export class EngineCore {
   /** Added but still in the frontend (see frontendLatencyMs). */
   private readonly arriving = new Set<Sequence>();
   private running: Sequence[] = [];
+  /**
+   * Steady decoding, kept beside `running` (same positions) so that a step touches no steady request's object.
+   * A request is steady from step `seq.steadyFrom` on while each step only adds one token to it: it needs no new
+   * block and does not finish. Its fields then stay as they were after step steadyFrom − 1 and every step it takes
+   * adds one to its computed, known and output tokens, its last token coming at that step's end (settle() applies
+   * them). `runWake[i]`: the first step at which running[i] needs its own handling again (≤ any current step for a
+   * request that is not steady). `runKv[i]`: its tokens computed before step t are runKv[i] + t − 1.
+   */
+  private readonly runWake: number[] = [];
+  private readonly runKv: number[] = [];
   private readonly scratch: Int32Array;
   private stepIndex = 0;
   private inFlight: StepPlan | null = null;
+  /** Index of the last step completed (-1: none) and its end time. */
+  private lastCompleted = -1;
+  private lastEndMs = 0;
   private readonly finishedInStep: Sequence[] = [];
   private readonly stepSeqs: Sequence[] = [];
+  /** stepSeqs[k] is steady in the step planned (1) or handled on its own (0). A batch holds at most maxNumSeqs. */
+  private readonly stepSteady: Uint8Array;
   private readonly stepWork = new StepWork();
   private readonly tokenCtx: TokenContext;
   private stepPromptTokens = 0;
@@ -123,6 +138,7 @@ export class EngineCore {
     this.deferOutputHashes = !this.events.enabled && this.tokenSource === uniformTokenSource;
     this.adapters = new AdapterSet(config.maxCpuLoras);
     this.scratch = new Int32Array(config.blockSize);
+    this.stepSteady = new Uint8Array(config.maxNumSeqs);
     this.tokenCtx = {
       requestId: '',
       index: 0,
@@ -221,11 +237,17 @@ export class EngineCore {
   abort(id: string, nowMs: number): boolean {
     const seq = this.byId.get(id);
     if (!seq) return false;
+    if (seq.steadyFrom >= 0) {
+      this.runWake[this.running.indexOf(seq)] = 0;
+      this.settle(seq);
+      // Taken out of the steady part of the step in flight, so that the step's end sees the abort.
+      if (seq.inStep) this.stepSteady[this.inFlight!.seqs.indexOf(seq)] = 0;
+    }
     if (seq.inStep) {
       seq.abortRequested = true;
       return true;
     }
-    if (seq.status === 'running') this.running.splice(this.running.indexOf(seq), 1);
+    if (seq.status === 'running') this.removeRunning(this.running.indexOf(seq));
     else if (seq.status === 'arriving') this.arriving.delete(seq);
     else this.waiting.splice(this.waiting.indexOf(seq), 1);
     this.finish(seq, 'abort', nowMs);
@@ -262,9 +284,26 @@ export class EngineCore {
     let admitted = 0;
 
     // RUNNING requests first: each takes its next chunk or decode token.
+    const step = this.stepIndex;
+    const running = this.running;
+    const runWake = this.runWake;
+    const runKv = this.runKv;
+    const steady = this.stepSteady;
     let i = 0;
-    while (i < this.running.length && budget > 0) {
-      const seq = this.running[i]!;
+    while (i < running.length && budget > 0) {
+      if (runWake[i]! > step) {
+        // Steady: one decode token, nothing else to do (see runWake). Its object is not touched.
+        work.seqs++;
+        work.tokens++;
+        work.decodeKvTokens += runKv[i]! + step;
+        steady[count] = 1;
+        seqs[count++] = running[i]!;
+        budget--;
+        i++;
+        continue;
+      }
+      const seq = running[i]!;
+      this.settle(seq);
       const n = Math.min(seq.numTokens - seq.numComputed, budget);
       if (n <= 0) {
         i++;
@@ -274,7 +313,9 @@ export class EngineCore {
       // Fast path (most decodes): the token fits the last block and fills no block, so nothing to allocate or cache.
       const fits = seq.numComputed + n <= seq.slotTokens && (seq.numComputed + n) % B !== 0;
       while (!fits && !this.allocateSlots(seq, n, null)) {
-        const victim = this.running.pop()!;
+        const victim = running[running.length - 1]!;
+        this.settle(victim);
+        this.removeRunning(running.length - 1);
         this.preempt(victim);
         preempted++;
         if (victim === seq) {
@@ -286,9 +327,19 @@ export class EngineCore {
       work.add(n, seq.numComputed);
       seq.numComputed += n;
       seq.inStep = true;
+      steady[count] = 0;
       seqs[count++] = seq;
       budget -= n;
+      this.steadyFrom(i, step);
       i++;
+    }
+    // Running requests the budget did not reach wait this step, so none of them may stay steady. (A guard: with at
+    // most one request mid-prefill, and it last, running requests never outnumber the budget's tokens.)
+    for (let k = i; k < running.length; k++) {
+      if (runWake[k]! > step) {
+        runWake[k] = 0;
+        this.settle(running[k]!);
+      }
     }
 
     // WAITING requests, only if nothing was preempted.
@@ -311,6 +362,8 @@ export class EngineCore {
         if (!this.allocateSlots(seq, n, hitBlocks)) break;
         this.waiting.shift();
         this.running.push(seq);
+        this.runWake.push(0);
+        this.runKv.push(0);
         admitted++;
         if (seq.numCachedTokens < 0) {
           seq.numCachedTokens = hitTokens;
@@ -324,8 +377,10 @@ export class EngineCore {
         work.add(n, hitTokens);
         seq.numComputed = hitTokens + n;
         seq.inStep = true;
+        steady[count] = 0;
         seqs[count++] = seq;
         budget -= n;
+        this.steadyFrom(this.running.length - 1, step);
         if (seq.adapter && loras) loras.add(seq.adapter.intId);
       }
       if (skipped) this.waiting = skipped.concat(this.waiting);
@@ -370,7 +425,20 @@ export class EngineCore {
     if (this.inFlight !== plan) throw new Error('EngineCore.complete: not the step in flight');
     this.stepPromptTokens = 0;
     this.stepGenerated = 0;
-    for (const seq of plan.seqs) {
+    const counters = this.counters;
+    const seqs = plan.seqs;
+    const steady = this.stepSteady;
+    // A steady request's last token came at the end of the step before (see runWake).
+    const itlMs = endMs - this.lastEndMs;
+    let steadyCount = 0;
+    for (let k = 0; k < seqs.length; k++) {
+      if (steady[k] === 1) {
+        // In batch order with the others: the ITL sum is a float sum, its order is part of the result.
+        counters.itlMsSum += itlMs;
+        steadyCount++;
+        continue;
+      }
+      const seq = seqs[k]!;
       seq.inStep = false;
       if (seq.abortRequested) {
         this.finishedInStep.push(seq);
@@ -378,15 +446,29 @@ export class EngineCore {
       }
       if (seq.numComputed >= seq.numTokens) this.emitToken(seq, endMs);
     }
+    counters.itlCount += steadyCount;
+    counters.generationTokens += steadyCount;
+    this.stepGenerated += steadyCount;
+    this.lastCompleted = plan.index;
+    this.lastEndMs = endMs;
     if (this.finishedInStep.length > 0) {
-      // Compacted in place: a new array per step would be garbage on every step that finishes a request.
+      // Compacted in place: a new array per step would be garbage on every step that finishes a request. A steady
+      // request neither finishes nor aborts without leaving the steady state first.
       const running = this.running;
+      const runWake = this.runWake;
+      const runKv = this.runKv;
       let kept = 0;
       for (let k = 0; k < running.length; k++) {
         const s = running[k]!;
-        if (s.status === 'running' && !s.abortRequested) running[kept++] = s;
+        if (runWake[k]! > plan.index || (s.status === 'running' && !s.abortRequested)) {
+          running[kept] = s;
+          runWake[kept] = runWake[k]!;
+          runKv[kept++] = runKv[k]!;
+        }
       }
       running.length = kept;
+      runWake.length = kept;
+      runKv.length = kept;
       const finished = this.finishedInStep;
       for (let k = 0; k < finished.length; k++) {
         const seq = finished[k]!;
@@ -423,6 +505,12 @@ export class EngineCore {
   /** Forgets the step in flight without applying it (engine shutdown); its requests can then be aborted at once. */
   cancelStep(plan: StepPlan): void {
     if (this.inFlight !== plan) return;
+    for (let k = 0; k < this.running.length; k++) {
+      if (this.runWake[k]! > plan.index) {
+        this.runWake[k] = 0;
+        this.settle(this.running[k]!);
+      }
+    }
     for (const seq of plan.seqs) seq.inStep = false;
     this.inFlight = null;
   }
@@ -565,6 +653,51 @@ export class EngineCore {
       },
     };
     seq.observer.onFinish(result);
+  }
+
+  /** Removes running[i] and its steady-state entries. */
+  private removeRunning(i: number): void {
+    this.running.splice(i, 1);
+    this.runWake.splice(i, 1);
+    this.runKv.splice(i, 1);
+  }
+
+  /**
+   * Makes running[i] steady from the step after `step` when, as scheduled in `step`, it emits a token at that step's
+   * end and then has at least one step before it fills its last slot or block or emits its last token. Token
+   * listeners see every token, so a streamed request is never steady.
+   */
+  private steadyFrom(i: number, step: number): void {
+    const seq = this.running[i]!;
+    if (seq.streams || seq.numComputed !== seq.numTokens) return;
+    const B = this.config.blockSize;
+    const c = seq.numComputed;
+    // Steps after this one until, in order: the one that emits the last token, the one whose token needs a slot
+    // past the table, the one whose token fills a block (each must be handled on its own).
+    const steps = Math.min(seq.targetOutput - seq.numOutput - 2, seq.slotTokens - c, (B - ((c + 1) % B)) % B);
+    if (steps <= 0) return;
+    seq.steadyFrom = step + 1;
+    this.runWake[i] = step + 1 + steps;
+    this.runKv[i] = c - step;
+  }
+
+  /** Applies the decode steps a steady request took (see runWake) to its fields; it is no longer steady. */
+  private settle(seq: Sequence): void {
+    const from = seq.steadyFrom;
+    if (from < 0) return;
+    seq.steadyFrom = -1;
+    const done = this.lastCompleted + 1 - from;
+    if (done > 0) {
+      seq.numComputed += done;
+      seq.numTokens += done;
+      seq.numOutput += done;
+      seq.lastTokenMs = this.lastEndMs;
+    }
+    if (this.inFlight && this.inFlight.index >= from) {
+      // Scheduled in the step in flight.
+      seq.numComputed++;
+      seq.inStep = true;
+    }
   }
 
   private preempt(seq: Sequence): void {

@@ -50,8 +50,10 @@ export class Sequence {
   firstScheduledMs: number | null = null;
   firstTokenMs: number | null = null;
   lastTokenMs: number | null = null;
-  /** Part of the step in flight. */
+  /** Part of the step in flight (steady requests excepted: see EngineCore.runWake). */
   inStep = false;
+  /** First step of the request's steady decoding (EngineCore.runWake), -1 when it is not steady. */
+  steadyFrom = -1;
   abortRequested = false;
 
   constructor(
