@@ -180,11 +180,30 @@ describe('gateway against engine-sim processes, through the openai client', () =
       'invalid_request',
     ],
     ['malformed JSON', '{"model": "llama", ', 400, 'invalid_json'],
+    [
+      'a raw control character in a prompt',
+      '{"model": "llama", "messages": [{"role": "user", "content": "a\u0001b"}]}',
+      400,
+      'invalid_json',
+    ],
+    [
+      'bytes that are not UTF-8',
+      Buffer.from([
+        ...Buffer.from('{"model": "llama", "messages": [{"role": "user", "content": "'),
+        0xff,
+        0x22,
+        0x7d,
+        0x5d,
+        0x7d,
+      ]),
+      400,
+      'invalid_json',
+    ],
   ])('answers a bad body (%s) with a clear 400', async (_case, body, status, code) => {
     const res = await fetch(`${gw.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
+      body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
     });
     expect(res.status).toBe(status);
     expect((await errorOf(res)).code).toBe(code);
