@@ -118,6 +118,8 @@ export class EngineCore {
   private lastEndMs = 0;
   private readonly finishedInStep: Sequence[] = [];
   private readonly stepSeqs: Sequence[] = [];
+  /** The blocks of a prefix-cache hit being admitted (findCachedPrefix); only its first entries are current. */
+  private readonly hitScratch: number[] = [];
   /** stepSeqs[k] is steady in the step planned (1) or handled on its own (0). A batch holds at most maxNumSeqs. */
   private readonly stepSteady: Uint8Array;
   private readonly stepWork = new StepWork();
@@ -348,7 +350,7 @@ export class EngineCore {
       const loras = c.enableLora ? new Set<number>() : null;
       if (loras) for (let k = 0; k < count; k++) if (seqs[k]!.adapter) loras.add(seqs[k]!.adapter!.intId);
       let skipped: Sequence[] | null = null;
-      let hitBlocks: number[] = [];
+      const hits = this.hitScratch;
       while (this.waiting.length > 0 && budget > 0) {
         if (this.running.length >= c.maxNumSeqs) break;
         const seq = this.waiting[0]!;
@@ -356,10 +358,10 @@ export class EngineCore {
           (skipped ??= []).push(this.waiting.shift()!);
           continue;
         }
-        hitBlocks = c.enablePrefixCaching ? this.findCachedPrefix(seq) : [];
-        const hitTokens = hitBlocks.length * B;
+        const hitCount = c.enablePrefixCaching ? this.findCachedPrefix(seq) : 0;
+        const hitTokens = hitCount * B;
         const n = Math.min(seq.numTokens - hitTokens, budget);
-        if (!this.allocateSlots(seq, n, hitBlocks)) break;
+        if (!this.allocateSlots(seq, n, hits, hitCount)) break;
         this.waiting.shift();
         this.running.push(seq);
         this.runWake.push(0);
@@ -611,8 +613,8 @@ export class EngineCore {
     const blocks = seq.blockIds;
     const deferredFrom = seq.deferredFrom;
     const deferredTo = seq.numCachedBlocks;
-    this.pool.freeBlocks(blocks, true);
-    seq.blockIds = [];
+    this.pool.freeBlocks(blocks, true, seq.numBlocks);
+    seq.numBlocks = 0;
     seq.slotTokens = 0;
     seq.status = 'finished';
     this.byId.delete(seq.id);
@@ -705,8 +707,8 @@ export class EngineCore {
     // on its blocks are hashed when filled: a recomputed block may meet its own earlier copy.)
     if (seq.deferredFrom >= 0) this.resolveDeferred(seq, seq.blockIds, seq.deferredFrom, seq.numCachedBlocks);
     seq.deferredFrom = -1;
-    this.pool.freeBlocks(seq.blockIds, true);
-    seq.blockIds = [];
+    this.pool.freeBlocks(seq.blockIds, true, seq.numBlocks);
+    seq.numBlocks = 0;
     seq.slotTokens = 0;
     seq.numCachedBlocks = 0;
     seq.numComputed = 0;
@@ -717,42 +719,44 @@ export class EngineCore {
   }
 
   /** Longest cached prefix in whole blocks, at most (tokens − 1) tokens so the last token is recomputed. */
-  private findCachedPrefix(seq: Sequence): number[] {
+  /** Returns the hit's length in blocks; the blocks are `hitScratch[0, length)`. */
+  private findCachedPrefix(seq: Sequence): number {
     const B = this.config.blockSize;
     const maxBlocks = Math.floor((seq.numTokens - 1) / B);
-    const hits: number[] = [];
-    for (let j = 0; j < maxBlocks; j++) {
+    const hits = this.hitScratch;
+    let j = 0;
+    for (; j < maxBlocks; j++) {
       this.ensureHashes(seq, j + 1);
-      const b = this.pool.lookup(seq.hashes[2 * j]!, seq.hashes[2 * j + 1]!);
+      const b = this.pool.lookupAfter(j === 0 ? -1 : hits[j - 1]!, seq.hashes[2 * j]!, seq.hashes[2 * j + 1]!);
       if (b < 0) break;
-      hits.push(b);
+      hits[j] = b;
     }
-    return hits;
+    return j;
   }
 
   /**
-   * Gives `seq` the blocks for `n` more tokens after its computed ones (and after `hits`, its prefix-cache hit,
+   * Gives `seq` the blocks for `n` more tokens after its computed ones (and after `hits[0, hitCount)`, its prefix-cache hit,
    * for a request being admitted), or returns false without changing anything when too few blocks are free.
    * Full blocks covered by this step enter the prefix cache now (vLLM caches at allocation).
    */
-  private allocateSlots(seq: Sequence, n: number, hits: number[] | null): boolean {
+  private allocateSlots(seq: Sequence, n: number, hits: readonly number[] | null, hitCount = 0): boolean {
     const B = this.config.blockSize;
-    const hitCount = hits?.length ?? 0;
     const computed = hits ? hitCount * B : seq.numComputed;
     const required = Math.ceil((computed + n) / B);
-    const needNew = required - seq.blockIds.length - hitCount;
+    const needNew = required - seq.numBlocks - hitCount;
     let evictableHits = 0;
-    if (hits) for (const b of hits) if (this.pool.refs(b) === 0) evictableHits++;
+    if (hits) for (let k = 0; k < hitCount; k++) if (this.pool.refs(hits[k]!) === 0) evictableHits++;
     if (needNew > this.pool.numFreeBlocks - evictableHits) return false;
+    const ids = seq.blockIds;
     if (hits) {
-      for (const b of hits) {
-        this.pool.touch(b);
-        seq.blockIds.push(b);
+      for (let k = 0; k < hitCount; k++) {
+        this.pool.touch(hits[k]!);
+        ids[seq.numBlocks++] = hits[k]!;
       }
       seq.numCachedBlocks = hitCount;
     }
-    for (let k = 0; k < needNew; k++) seq.blockIds.push(this.pool.allocate());
-    seq.slotTokens = seq.blockIds.length * B;
+    for (let k = 0; k < needNew; k++) ids[seq.numBlocks++] = this.pool.allocate();
+    seq.slotTokens = seq.numBlocks * B;
     if (this.config.enablePrefixCaching) this.cacheFullBlocks(seq, Math.min(computed + n, seq.numTokens));
     return true;
   }

@@ -26,8 +26,12 @@ export class Sequence {
   status: SequenceStatus = 'waiting';
   /** Tokens whose KV is computed (or scheduled to be by the step in flight). */
   numComputed = 0;
-  /** The request's block table. */
-  blockIds: number[] = [];
+  /**
+   * The request's block table: `blockIds[0, numBlocks)`. Sized once for the most blocks the request can hold
+   * (prompt + target output), so growing the table allocates nothing.
+   */
+  readonly blockIds: number[];
+  numBlocks = 0;
   /** Leading blocks of the table already offered to the prefix cache. */
   numCachedBlocks = 0;
   /**
@@ -74,6 +78,7 @@ export class Sequence {
     blockSize: number,
   ) {
     this.hashes = new Array<number>(2 * Math.floor(prompt.length / blockSize)).fill(0);
+    this.blockIds = new Array<number>(Math.ceil((prompt.length + targetOutput) / blockSize)).fill(-1);
     this.numPromptTokens = prompt.length;
     this.numTokens = prompt.length;
     this.streams = observer?.onToken !== undefined;

@@ -120,6 +120,26 @@ describe('BlockPool', () => {
     for (const [k, b] of live) expect(pool.lookup(k * 2654435761, k)).toBe(b);
   });
 
+  it('looks up the block after a chain’s previous block through its hint, and falls back to the table when the hint is stale', () => {
+    const pool = new BlockPool(4, new KvEventRecorder(false));
+    const [a, b, c] = [pool.allocate(), pool.allocate(), pool.allocate()];
+    pool.cacheBlock(a, 0, 1);
+    pool.cacheBlock(b, 0, 2);
+    expect(pool.lookupAfter(-1, 0, 1)).toBe(a);
+    // the first lookup after `a` goes through the table and leaves the hint a → b
+    expect(pool.lookupAfter(a, 0, 2)).toBe(b);
+    expect(pool.lookupAfter(a, 0, 2)).toBe(b);
+    // b's content evicted and c now holds that hash: the hint (b) fails its check, the table answers c
+    pool.freeBlocks([b], false);
+    pool.freeBlocks([pool.allocate()], false); // takes block 3, the queue's front; b stays cached
+    pool.allocate(); // now b is taken again: evicted
+    expect(pool.isCached(b)).toBe(false);
+    pool.cacheBlock(c, 0, 2);
+    expect(pool.lookupAfter(a, 0, 2)).toBe(c);
+    // a hash nobody holds is not found, whatever the hint
+    expect(pool.lookupAfter(a, 0, 9)).toBe(-1);
+  });
+
   it('counts a block cached with a deferred hash as cached; lookups find it only once its owner resolves it', () => {
     const pool = new BlockPool(3, new KvEventRecorder(false));
     const blk = pool.allocate();

@@ -10,6 +10,8 @@ const HASH_HI = 4;
 const HASH_LO = 5;
 /** Owner tag of a block cached with a deferred hash (see {@link BlockPool.cacheDeferred}). */
 const OWNER = 6;
+/** The block found after this one in the last chain lookup through it (-1: none): a hint, checked before use. */
+const NEXT_HINT = 7;
 const IN_FREE = 1;
 const HASHED = 2;
 /** Cached (HASHED set too) under a hash not computed yet: counted as cached, absent from the table. */
@@ -38,8 +40,8 @@ export class BlockPool {
   readonly numBlocks: number;
   /**
    * Block b's fields at b × STRIDE + offset: reference count, previous and next block in the free queue (-1 =
-   * none), flags (IN_FREE, HASHED, DEFERRED), the cached hash's halves as int32 bit patterns, and the owner tag of
-   * a deferred block.
+   * none), flags (IN_FREE, HASHED, DEFERRED), the cached hash's halves as int32 bit patterns, the owner tag of a
+   * deferred block, and the next-block hint of {@link lookupAfter}.
    */
   private readonly blocks: Int32Array;
   private head = -1;
@@ -65,7 +67,10 @@ export class BlockPool {
     this.table = new Int32Array(size * 4);
     for (let i = 0; i < size; i++) this.table[i * 4 + 2] = -1;
     this.mask = size - 1;
-    for (let i = 0; i < numBlocks; i++) this.pushBack(i);
+    for (let i = 0; i < numBlocks; i++) {
+      this.blocks[i * STRIDE + NEXT_HINT] = -1;
+      this.pushBack(i);
+    }
   }
   get numFreeBlocks(): number {
     return this.free;
@@ -89,6 +94,29 @@ export class BlockPool {
     const i = this.find(hi | 0, lo | 0);
     return i < 0 ? -1 : this.table[i * 4 + 2]!;
   }
+  /**
+   * {@link lookup} of the block after `prev` in a chain (`prev`: the block found for the previous hash, -1 for the
+   * first). The block found after `prev` last time is checked first: a request sharing a cached prefix then reads the
+   * records of the blocks it takes anyway instead of probing the table once per block. The answer is the table's: a
+   * block in the table holds its hash in its record, and only there (HASHED without DEFERRED).
+   */
+  lookupAfter(prev: number, hi: number, lo: number): number {
+    hi |= 0;
+    lo |= 0;
+    const b = this.blocks;
+    if (prev >= 0) {
+      const hint = b[prev * STRIDE + NEXT_HINT]!;
+      if (hint >= 0) {
+        const at = hint * STRIDE;
+        if ((b[at + FLAGS]! & (HASHED | DEFERRED)) === HASHED && b[at + HASH_LO] === lo && b[at + HASH_HI] === hi) return hint;
+      }
+    }
+    const i = this.find(hi, lo);
+    if (i < 0) return -1;
+    const block = this.table[i * 4 + 2]!;
+    if (prev >= 0) b[prev * STRIDE + NEXT_HINT] = block;
+    return block;
+  }
   /** Takes a cached block for a request: out of the free queue if it was free, reference count + 1. */
   touch(block: number): void {
     const at = block * STRIDE;
@@ -108,12 +136,12 @@ export class BlockPool {
     this.blocks[block * STRIDE + REF] = 1;
     return block;
   }
-  /** Releases blocks in the given order; those no request holds join the back of the free queue. */
-  freeBlocks(blocks: readonly number[], reverse: boolean): void {
+  /** Releases blocks[0, count) in the given order; those no request holds join the back of the free queue. */
+  freeBlocks(blocks: readonly number[], reverse: boolean, count = blocks.length): void {
     if (reverse) {
-      for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]!);
+      for (let i = count - 1; i >= 0; i--) this.release(blocks[i]!);
     } else {
-      for (let i = 0; i < blocks.length; i++) this.release(blocks[i]!);
+      for (let i = 0; i < count; i++) this.release(blocks[i]!);
     }
   }
   /**
