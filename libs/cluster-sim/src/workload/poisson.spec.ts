@@ -2,7 +2,7 @@ import { Rng } from '@brix/clock';
 import { WorkloadError } from '../errors';
 import { meanLength, sampleLength } from './lengths';
 import { type PoissonWorkloadInput, poissonWorkload, poissonWorkloadMeans } from './poisson';
-import { fillTokens, PrefixPool } from './tokens';
+import { fillTokens, PrefixPool, TokenArena } from './tokens';
 import { type SimRequest } from './workload';
 
 const base: PoissonWorkloadInput = {
@@ -129,5 +129,20 @@ describe('poissonWorkload', () => {
     expect(b).toEqual(a);
     fillTokens(b, 0, 32, 8, 1000);
     expect(b).not.toEqual(a);
+  });
+
+  it('cuts prompt arrays from shared chunks: zeroed and disjoint; one over a quarter chunk gets its own buffer', () => {
+    const arena = new TokenArena(64);
+    const a = arena.take(10);
+    const b = arena.take(16);
+    a.fill(7);
+    expect([a.buffer === b.buffer, [...b].every((t) => t === 0)]).toEqual([true, true]);
+    // 26 + 16 + 16 = 58 of 64 tokens used: the next 16 do not fit, so a fresh chunk starts
+    expect([arena.take(16).buffer, arena.take(16).buffer, arena.take(16).buffer].map((x) => x === a.buffer)).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    expect(arena.take(17).buffer.byteLength).toBe(17 * 4);
   });
 });

@@ -4,7 +4,7 @@ import Value from 'typebox/value';
 import { Rng } from '@brix/clock';
 import { WorkloadError } from '../errors';
 import { LengthDistribution, lengthProblem, meanLength, sampleLength } from './lengths';
-import { fillTokens, PrefixPool, tokenSeed } from './tokens';
+import { fillTokens, PrefixPool, TokenArena, tokenSeed } from './tokens';
 import { type SimRequest, type Workload } from './workload';
 
 /**
@@ -104,6 +104,7 @@ function* generate(o: PoissonWorkloadOptions): Generator<SimRequest> {
         zipf: o.sharedPrefix.zipf,
       })
     : null;
+  const arena = new TokenArena();
   const meanGapMs = 1000 / o.ratePerSec;
   const endMs = o.durationMs !== undefined ? o.startMs + o.durationMs : Infinity;
   const count = o.count ?? Infinity;
@@ -114,7 +115,7 @@ function* generate(o: PoissonWorkloadOptions): Generator<SimRequest> {
     const doc = pool && rng.next() < o.sharedPrefix!.fraction ? pool.documents[pool.pickIndex(rng)]! : null;
     const shared = doc?.length ?? 0;
     const fresh = Math.max(shared === 0 ? 1 : 0, sampleLength(o.uniqueTokens, rng));
-    const prompt = new Int32Array(shared + fresh);
+    const prompt = arena.take(shared + fresh);
     if (doc) prompt.set(doc);
     fillTokens(prompt, shared, prompt.length, tokenSeed(rng), o.vocabSize);
     const outputTokens = o.outputTokens !== undefined ? Math.max(1, sampleLength(o.outputTokens, rng)) : undefined;

@@ -19,6 +19,32 @@ export function fillTokens(out: Int32Array, from: number, to: number, seed: numb
   }
 }
 
+/**
+ * Hands out prompt arrays as views of large shared chunks: an `Int32Array` of its own gives every prompt an
+ * ArrayBuffer, an external allocation the garbage collector tracks one by one (hours of traffic make millions).
+ * A chunk is freed once no prompt cut from it is referenced, so it holds memory as long as its longest-lived prompt.
+ */
+export class TokenArena {
+  private chunk: Int32Array;
+  private used = 0;
+
+  constructor(private readonly chunkTokens = 1 << 16) {
+    this.chunk = new Int32Array(chunkTokens);
+  }
+
+  /** A zeroed array of `n` tokens (its own buffer when `n` is over a quarter of a chunk). */
+  take(n: number): Int32Array {
+    if (n > this.chunkTokens >> 2) return new Int32Array(n);
+    if (this.used + n > this.chunk.length) {
+      this.chunk = new Int32Array(this.chunkTokens);
+      this.used = 0;
+    }
+    const view = this.chunk.subarray(this.used, this.used + n);
+    this.used += n;
+    return view;
+  }
+}
+
 /** A fresh seed for {@link fillTokens}, drawn from `rng`. */
 export function tokenSeed(rng: Rng): number {
   return Math.floor(rng.next() * 4294967296) | 0;
