@@ -21,7 +21,6 @@ import {
   type SimReport,
   summarize,
 } from './report';
-import { PrefixHashMemo } from './prefix-hash-memo';
 import { SimRoutingRequest } from './routing-request';
 import { LoadReporter, SimEngineView } from './views';
 import { asWorkload, type SimRequest, type Workload, type WorkloadInput } from './workload/workload';
@@ -106,7 +105,6 @@ export class ClusterSim {
   private readonly phaseRng: Rng;
   private readonly entries = new Map<string, EngineEntry>();
   private readonly candidatesByModel = new Map<string, SimEngineView[]>();
-  private readonly prefixHashes: PrefixHashMemo;
   private readonly defaultModel: string | undefined;
   private iterator: Iterator<SimRequest> | null = null;
   private exhausted = false;
@@ -139,7 +137,6 @@ export class ClusterSim {
     const root = new Rng(this.config.seed);
     this.routingRng = root.fork();
     this.phaseRng = root.fork();
-    this.prefixHashes = new PrefixHashMemo(this.config.prefixBlockTokens);
     for (const spec of this.config.engines) this.addEngine(spec);
     const first = this.entries.values().next().value;
     this.defaultModel = first?.view.model;
@@ -349,7 +346,7 @@ export class ClusterSim {
       source.promptTokenIds.length,
       maxTokens,
       source.promptTokenIds,
-      this.prefixHashes,
+      this.config.prefixBlockTokens,
     );
     const candidates = this.candidates(model, source.adapter);
     if (candidates.length === 0) {
