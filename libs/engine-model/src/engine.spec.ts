@@ -68,43 +68,46 @@ describe('SimEngine on a VirtualClock', () => {
     { name: 'small cache', numGpuBlocksOverride: 120 },
     // a token budget below max_num_seqs: running requests the budget does not reach wait a step
     { name: 'small budget', maxNumBatchedTokens: 12 },
-  ])('gives the same steps, counters and results with deferred block hashes and steady decoding as with neither (KV events on, ids streamed): $name', ({ name: _name, ...limits }) => {
-    const run = (mode: 'events' | 'stream' | 'deferred') => {
-      const clock = new VirtualClock(0);
-      const steps: StepRecord[] = [];
-      const snapshots: EngineSnapshot[] = [];
-      const engine = new SimEngine(
-        { model: 'llama-3-8b', gpu: 'H100', maxModelLen: 1024, maxNumSeqs: 16, seed: 5, ...limits },
-        { clock, onStep: (s) => steps.push(s), ...(mode === 'events' ? { onKvEvents: () => undefined } : {}) },
-      );
-      const finished: Array<Omit<FinishedRequest, 'outputTokenIds'>> = [];
-      const rng = new Rng(4);
-      const shared = toks(200, 70_000);
-      for (let i = 0; i < 40; i++) {
-        const prompt = [...shared.slice(0, rng.int(0, 200)), ...toks(rng.int(20, 200), i * 1000)];
-        clock.setTimer(i * 15, () => {
-          engine.submit(
-            { id: `r${i}`, promptTokenIds: prompt, maxTokens: 300 },
-            {
-              ...(mode === 'stream' ? { onToken: () => undefined } : {}),
-              // ids never read: the deferred blocks stay unhashed unless their request is preempted
-              onFinish: ({ outputTokenIds: _ids, ...rest }) => finished.push(rest),
-            },
-          );
-          snapshots.push(engine.snapshot());
-        });
-        // some requests are aborted while they decode, mostly in the middle of a step
-        if (i % 7 === 3) clock.setTimer(i * 15 + 400, () => engine.abort(`r${i}`));
-      }
-      clock.runAll();
-      return { finished, steps, snapshots };
-    };
-    const eager = run('events');
-    expect(run('deferred')).toEqual(eager);
-    expect(run('stream')).toEqual(eager);
-    if (limits.numGpuBlocksOverride) expect(eager.steps.some((s) => s.preempted > 0)).toBe(true);
-    expect(eager.finished.filter((f) => f.finishReason === 'abort').length).toBeGreaterThan(0);
-  });
+  ])(
+    'gives the same steps, counters and results with deferred block hashes and steady decoding as with neither (KV events on, ids streamed): $name',
+    ({ name: _name, ...limits }) => {
+      const run = (mode: 'events' | 'stream' | 'deferred') => {
+        const clock = new VirtualClock(0);
+        const steps: StepRecord[] = [];
+        const snapshots: EngineSnapshot[] = [];
+        const engine = new SimEngine(
+          { model: 'llama-3-8b', gpu: 'H100', maxModelLen: 1024, maxNumSeqs: 16, seed: 5, ...limits },
+          { clock, onStep: (s) => steps.push(s), ...(mode === 'events' ? { onKvEvents: () => undefined } : {}) },
+        );
+        const finished: Array<Omit<FinishedRequest, 'outputTokenIds'>> = [];
+        const rng = new Rng(4);
+        const shared = toks(200, 70_000);
+        for (let i = 0; i < 40; i++) {
+          const prompt = [...shared.slice(0, rng.int(0, 200)), ...toks(rng.int(20, 200), i * 1000)];
+          clock.setTimer(i * 15, () => {
+            engine.submit(
+              { id: `r${i}`, promptTokenIds: prompt, maxTokens: 300 },
+              {
+                ...(mode === 'stream' ? { onToken: () => undefined } : {}),
+                // ids never read: the deferred blocks stay unhashed unless their request is preempted
+                onFinish: ({ outputTokenIds: _ids, ...rest }) => finished.push(rest),
+              },
+            );
+            snapshots.push(engine.snapshot());
+          });
+          // some requests are aborted while they decode, mostly in the middle of a step
+          if (i % 7 === 3) clock.setTimer(i * 15 + 400, () => engine.abort(`r${i}`));
+        }
+        clock.runAll();
+        return { finished, steps, snapshots };
+      };
+      const eager = run('events');
+      expect(run('deferred')).toEqual(eager);
+      expect(run('stream')).toEqual(eager);
+      if (limits.numGpuBlocksOverride) expect(eager.steps.some((s) => s.preempted > 0)).toBe(true);
+      expect(eager.finished.filter((f) => f.finishReason === 'abort').length).toBeGreaterThan(0);
+    },
+  );
 
   it('lets a later prompt that repeats an answer hit the answer’s blocks once its ids were read', () => {
     const clock = new VirtualClock(0);

@@ -613,7 +613,7 @@ export class EngineCore {
     const blocks = seq.blockIds;
     const deferredFrom = seq.deferredFrom;
     const deferredTo = seq.numCachedBlocks;
-    this.pool.freeBlocks(blocks, true, seq.numBlocks);
+    this.pool.freeBlocks(blocks, true, seq.numBlocks, deferredFrom, deferredFrom < 0 ? 0 : deferredTo, seq.serial);
     seq.numBlocks = 0;
     seq.slotTokens = 0;
     seq.status = 'finished';
@@ -705,9 +705,11 @@ export class EngineCore {
   private preempt(seq: Sequence): void {
     // Recomputing, the request looks up its own generated blocks: they must be in the table by then. (From now
     // on its blocks are hashed when filled: a recomputed block may meet its own earlier copy.)
-    if (seq.deferredFrom >= 0) this.resolveDeferred(seq, seq.blockIds, seq.deferredFrom, seq.numCachedBlocks);
+    const from = seq.deferredFrom;
+    const to = from < 0 ? 0 : seq.numCachedBlocks;
+    this.pool.freeBlocks(seq.blockIds, true, seq.numBlocks, from, to, seq.serial);
+    if (from >= 0) this.resolveDeferred(seq, seq.blockIds, from, to);
     seq.deferredFrom = -1;
-    this.pool.freeBlocks(seq.blockIds, true, seq.numBlocks);
     seq.numBlocks = 0;
     seq.slotTokens = 0;
     seq.numCachedBlocks = 0;
@@ -775,7 +777,7 @@ export class EngineCore {
       const firstOutput = Math.floor(seq.numPromptTokens / B);
       if (full > firstOutput) {
         hashedTo = Math.max(from, firstOutput);
-        for (let j = hashedTo; j < full; j++) this.pool.cacheDeferred(seq.blockIds[j]!, seq.serial);
+        this.pool.countDeferred(full - hashedTo);
         if (seq.deferredFrom < 0) seq.deferredFrom = hashedTo;
       }
     }

@@ -124,6 +124,21 @@ export class BlockHasher {
     this.hi = h2 >>> 0;
     this.lo = h1 >>> 0;
   }
+
+  /** Hashes of every full block of `tokens` under this hasher's root and `extraKey`, first block first. */
+  hashChain(tokens: ArrayLike<number>, extraKey = 0): bigint[] {
+    const B = this.blockSize;
+    const out = new Array<bigint>(Math.floor(tokens.length / B));
+    let hi = this.rootHi;
+    let lo = this.rootLo;
+    for (let j = 0; j < out.length; j++) {
+      this.hashBlock(hi, lo, tokens, j * B, extraKey);
+      hi = this.hi;
+      lo = this.lo;
+      out[j] = hashToBigInt(hi, lo);
+    }
+    return out;
+  }
 }
 
 /**
@@ -135,15 +150,5 @@ export function hashBlocks(
   options: { blockSize: number; hashSeed?: number; adapter?: string | null },
 ): bigint[] {
   const hasher = new BlockHasher(options.blockSize, options.hashSeed ?? 0);
-  const extra = options.adapter ? stringKey32(options.adapter) : 0;
-  const out: bigint[] = [];
-  let hi = hasher.rootHi;
-  let lo = hasher.rootLo;
-  for (let start = 0; start + options.blockSize <= tokens.length; start += options.blockSize) {
-    hasher.hashBlock(hi, lo, tokens, start, extra);
-    hi = hasher.hi;
-    lo = hasher.lo;
-    out.push(hashToBigInt(hi, lo));
-  }
-  return out;
+  return hasher.hashChain(tokens, options.adapter ? stringKey32(options.adapter) : 0);
 }

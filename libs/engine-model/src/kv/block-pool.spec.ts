@@ -143,7 +143,10 @@ describe('BlockPool', () => {
   it('counts a block cached with a deferred hash as cached; lookups find it only once its owner resolves it', () => {
     const pool = new BlockPool(3, new KvEventRecorder(false));
     const blk = pool.allocate();
-    pool.cacheDeferred(blk, 41);
+    // full while held: counted at once, marked when its request frees it
+    pool.countDeferred(1);
+    expect(pool.numCachedBlocks).toBe(1);
+    pool.freeBlocks([blk], true, 1, 0, 1, 41);
     expect([pool.numCachedBlocks, pool.isCached(blk), pool.lookup(5, 6)]).toEqual([1, true, -1]);
     // another request's tag does not resolve it
     expect(pool.resolveDeferred(blk, 42, 5, 6)).toBe(false);
@@ -156,22 +159,22 @@ describe('BlockPool', () => {
   it('evicts a deferred block like any cached block; its owner cannot resolve it afterwards', () => {
     const pool = new BlockPool(1, new KvEventRecorder(false));
     const blk = pool.allocate();
-    pool.cacheDeferred(blk, 1);
-    pool.freeBlocks([blk], false);
+    pool.countDeferred(1);
+    pool.freeBlocks([blk], false, 1, 0, 1, 1);
     // taken again (by the same block id for another request): the deferred content is evicted
     expect(pool.allocate()).toBe(blk);
     expect(pool.numCachedBlocks).toBe(0);
-    pool.cacheDeferred(blk, 2);
+    pool.countDeferred(1);
+    pool.freeBlocks([blk], false, 1, 0, 1, 2);
     expect(pool.resolveDeferred(blk, 1, 5, 6)).toBe(false);
     expect(pool.lookup(5, 6)).toBe(-1);
-    pool.freeBlocks([blk], false);
     expect(pool.reset()).toBe(true);
     expect([pool.numCachedBlocks, pool.resolveDeferred(blk, 2, 5, 6)]).toEqual([0, false]);
   });
 
   it('refuses deferred hashes when KV events are recorded (each event carries its hashes)', () => {
     const { pool } = newPool(1);
-    expect(() => pool.cacheDeferred(pool.allocate(), 1)).toThrow(/KV events/);
+    expect(() => pool.countDeferred(1)).toThrow(/KV events/);
   });
 
   it('resets the cache only when no block is held, emitting AllBlocksCleared', () => {

@@ -8,7 +8,7 @@ const NEXT = 2;
 const FLAGS = 3;
 const HASH_HI = 4;
 const HASH_LO = 5;
-/** Owner tag of a block cached with a deferred hash (see {@link BlockPool.cacheDeferred}). */
+/** Owner tag of a block cached with a deferred hash (see {@link BlockPool.countDeferred}). */
 const OWNER = 6;
 /** The block found after this one in the last chain lookup through it (-1: none): a hint, checked before use. */
 const NEXT_HINT = 7;
@@ -32,9 +32,11 @@ const DEFERRED = 4;
  * open-addressing table keyed by the full 64-bit hash: no allocation per block or per lookup.
  *
  * A block whose content nobody else can know yet (generated tokens no one has seen) may be cached with its hash
- * deferred ({@link cacheDeferred}): it counts as cached and is evicted like any other, but it enters the table only
- * if its owner resolves it ({@link resolveDeferred}) before eviction. No lookup could have found it in between (a
- * lookup needs the same tokens), so every lookup, insertion and count comes out as if it had been hashed at once.
+ * deferred: it counts as cached from when it is full ({@link countDeferred}), is marked so when its request releases
+ * it ({@link freeBlocks}; until then it is held, so nothing could evict it) and is evicted like any other, but it
+ * enters the table only if its owner resolves it ({@link resolveDeferred}) before eviction. No lookup could have
+ * found it in between (a lookup needs the same tokens), so every lookup, insertion and count comes out as if it had
+ * been hashed at once. Marking at release saves a visit to each block's record when it fills.
  */
 export class BlockPool {
   readonly numBlocks: number;
@@ -136,12 +138,29 @@ export class BlockPool {
     this.blocks[block * STRIDE + REF] = 1;
     return block;
   }
-  /** Releases blocks[0, count) in the given order; those no request holds join the back of the free queue. */
-  freeBlocks(blocks: readonly number[], reverse: boolean, count = blocks.length): void {
-    if (reverse) {
-      for (let i = count - 1; i >= 0; i--) this.release(blocks[i]!);
-    } else {
-      for (let i = 0; i < count; i++) this.release(blocks[i]!);
+  /**
+   * Releases blocks[0, count) in the given order; those no request holds join the back of the free queue.
+   * blocks[deferredFrom, deferredTo) are the releasing request's full blocks counted by {@link countDeferred}: they
+   * are marked as cached with deferred hashes, tagged with `owner`.
+   */
+  freeBlocks(
+    blocks: readonly number[],
+    reverse: boolean,
+    count = blocks.length,
+    deferredFrom = 0,
+    deferredTo = 0,
+    owner = 0,
+  ): void {
+    const b = this.blocks;
+    for (let k = 0; k < count; k++) {
+      const i = reverse ? count - 1 - k : k;
+      const block = blocks[i]!;
+      if (i >= deferredFrom && i < deferredTo) {
+        const at = block * STRIDE;
+        b[at + FLAGS] = b[at + FLAGS]! | HASHED | DEFERRED;
+        b[at + OWNER] = owner;
+      }
+      this.release(block);
     }
   }
   /**
@@ -160,17 +179,13 @@ export class BlockPool {
     return true;
   }
   /**
-   * Caches a full block without its hash yet, tagged with `owner` (an int32 the caller later proves ownership
-   * with). Only for content no other request can hold or look up before the owner resolves it, and only without
-   * KV events (a BlockStored or BlockRemoved event needs the hash).
+   * Counts `n` full blocks held by one request as cached with deferred hashes: content no other request can hold or
+   * look up before the owner resolves it. The request marks them when it frees them (freeBlocks' deferred range).
+   * Not with KV events (a BlockStored or BlockRemoved event needs the hash).
    */
-  cacheDeferred(block: number, owner: number): void {
-    if (this.events.enabled) throw new Error('BlockPool.cacheDeferred: KV events need every hash at once');
-    const b = this.blocks;
-    const at = block * STRIDE;
-    b[at + FLAGS] = b[at + FLAGS]! | HASHED | DEFERRED;
-    b[at + OWNER] = owner;
-    this.cached++;
+  countDeferred(n: number): void {
+    if (this.events.enabled) throw new Error('BlockPool.countDeferred: KV events need every hash at once');
+    this.cached += n;
   }
   /**
    * Enters a deferred block into the table under its now computed hash, if it is still cached for `owner` (not
