@@ -1,6 +1,7 @@
 import { Rng, type TimerHandle, VirtualClock } from '@brix/clock';
 import { BrixError } from '@brix/contracts';
 import {
+  BlockHasher,
   type EngineConfig,
   type EngineSnapshot,
   type FinishedRequest,
@@ -105,6 +106,7 @@ export class ClusterSim {
   private readonly phaseRng: Rng;
   private readonly entries = new Map<string, EngineEntry>();
   private readonly candidatesByModel = new Map<string, SimEngineView[]>();
+  private readonly prefixHasher: BlockHasher;
   private readonly defaultModel: string | undefined;
   private iterator: Iterator<SimRequest> | null = null;
   private exhausted = false;
@@ -137,6 +139,7 @@ export class ClusterSim {
     const root = new Rng(this.config.seed);
     this.routingRng = root.fork();
     this.phaseRng = root.fork();
+    this.prefixHasher = new BlockHasher(this.config.prefixBlockTokens, 0);
     for (const spec of this.config.engines) this.addEngine(spec);
     const first = this.entries.values().next().value;
     this.defaultModel = first?.view.model;
@@ -346,7 +349,7 @@ export class ClusterSim {
       source.promptTokenIds.length,
       maxTokens,
       source.promptTokenIds,
-      this.config.prefixBlockTokens,
+      this.prefixHasher,
     );
     const candidates = this.candidates(model, source.adapter);
     if (candidates.length === 0) {

@@ -1,11 +1,11 @@
-import { hashBlocks } from '@brix/engine-model';
+import { type BlockHasher } from '@brix/engine-model';
 import { type BlockHash, type RoutingRequest } from '@brix/routing';
 
 /**
  * The RoutingRequest the simulated gateway hands to routing. As in the gateway, prefix hashes are computed only
- * when a policy reads them, once: chained hashes over consecutive full blocks of `blockTokens` prompt tokens
- * (the engine model's `hashBlocks`, base-model root), so equal token prefixes give equal hash chains. The
- * adapter is not mixed in, as the gateway's byte hashes do not mix it either.
+ * when a policy reads them, once: chained hashes over consecutive full blocks of the hasher's block size in prompt
+ * tokens (what the engine model's `hashBlocks` gives, base-model root), so equal token prefixes give equal hash
+ * chains. The adapter is not mixed in, as the gateway's byte hashes do not mix it either.
  */
 export class SimRoutingRequest implements RoutingRequest {
   private hashes: BlockHash[] | undefined;
@@ -20,10 +20,11 @@ export class SimRoutingRequest implements RoutingRequest {
     readonly promptTokens: number,
     readonly maxTokens: number,
     private readonly tokens: ArrayLike<number>,
-    private readonly blockTokens: number,
+    /** The simulation's hasher over blocks of `prefixBlockTokens`, hash seed 0. */
+    private readonly hasher: BlockHasher,
   ) {}
 
   get prefixHashes(): readonly BlockHash[] {
-    return (this.hashes ??= hashBlocks(this.tokens, { blockSize: this.blockTokens }));
+    return (this.hashes ??= this.hasher.hashChain(this.tokens));
   }
 }
