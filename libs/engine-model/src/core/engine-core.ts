@@ -770,11 +770,12 @@ export class EngineCore {
     if (full <= from) return;
     // Blocks [from, hashedTo) are hashed and cached now; [hashedTo, full) are cached with deferred hashes.
     let hashedTo = full;
-    if (this.deferOutputHashes && !seq.streams && seq.numPreemptions === 0) {
+    const deferring = this.deferOutputHashes && !seq.streams && seq.numPreemptions === 0;
+    const firstOutput = Math.floor(seq.numPromptTokens / B);
+    if (deferring) {
       // Blocks holding generated tokens (from the one the prompt ends in): their ids come from this request's own
       // Rng and nobody has seen them, so no other request can look them up; their hashes wait until something
       // could (resolveDeferred).
-      const firstOutput = Math.floor(seq.numPromptTokens / B);
       if (full > firstOutput) {
         hashedTo = Math.max(from, firstOutput);
         this.pool.countDeferred(full - hashedTo);
@@ -795,6 +796,13 @@ export class EngineCore {
       if (runStart >= 0) this.recordStored(seq, runStart, hashedTo);
     }
     seq.numCachedBlocks = full;
+    if (deferring && full >= firstOutput && seq.numHashed > 0) {
+      // Every prompt block is cached and the rest will be deferred: the hashes are needed again only if the request
+      // is preempted or its ids are read, and ensureHashes then starts over (the same values). Dropped now, they die
+      // young instead of living as long as the request.
+      seq.hashes = [];
+      seq.numHashed = 0;
+    }
   }
 
   /** Hashes seq's deferred blocks[from, to) and enters those still cached for it into the prefix-cache table. */

@@ -41,10 +41,10 @@ export class Sequence {
   deferredFrom = -1;
   /**
    * Hashes of the first `numHashed` full blocks of prompt + output as int32 bit patterns: block j's halves at
-   * 2j (high) and 2j + 1 (low). Sized for the prompt's full blocks at first and once more for the longest the
-   * request can get when an output block is hashed (EngineCore.ensureHashes), so hashing allocates nothing per
-   * block. (A plain array of small integers: cheaper to allocate for a short-lived request than a typed array with
-   * its own buffer.)
+   * 2j (high) and 2j + 1 (low). Sized for the prompt's full blocks at first and for the longest the request can get
+   * when an output block is hashed (EngineCore.ensureHashes), so hashing allocates nothing per block; dropped (empty,
+   * numHashed 0) once nothing but a preemption or a read of the ids needs them again. (A plain array of small
+   * integers: cheaper to allocate for a short-lived request than a typed array with its own buffer.)
    */
   hashes: number[];
   numHashed = 0;
