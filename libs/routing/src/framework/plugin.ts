@@ -44,7 +44,8 @@ export interface Filter extends PluginBase {
 
 /**
  * Scores every candidate. Returns one number per candidate, same order, each in [0, 1], higher is
- * better. The Router rejects NaN, infinities and out-of-range values with a RoutingPluginError.
+ * better. The Router rejects NaN, infinities and out-of-range values with a RoutingPluginError. The Router is done
+ * with the returned array before it calls score() again, so a scorer may hand back the same buffer every time.
  */
 export interface Scorer extends PluginBase {
   readonly kind: 'scorer';

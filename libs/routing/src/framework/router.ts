@@ -108,6 +108,9 @@ export class Router {
   private readonly expressions = new Map<string, CompiledStrategy>();
   private readonly hookTargets: HookTarget[] = [];
   private readonly defaultCompiled: CompiledStrategy;
+  /** Per-decision score buffers, reused while the candidate count stays the same (one decision runs at a time). */
+  private combined = new Float64Array(0);
+  private termScores = new Float64Array(0);
 
   constructor(options: RouterOptions) {
     this.timer = options.timer;
@@ -176,7 +179,9 @@ export class Router {
     const timer = this.timer;
     const timings: StageTiming[] | undefined = timer ? [] : undefined;
 
-    let candidates: readonly EngineView[] = engines.filter((e) => e.ready !== false && e.model === request.model);
+    let candidates: readonly EngineView[] = engines.every((e) => e.ready !== false && e.model === request.model)
+      ? engines
+      : engines.filter((e) => e.ready !== false && e.model === request.model);
     if (candidates.length === 0) throw new NoEngineAvailableError(request.model);
 
     for (const filter of compiled.filters) {
@@ -198,8 +203,12 @@ export class Router {
     }
 
     const n = candidates.length;
-    const combined = new Float64Array(n);
-    const termScores = new Float64Array(n);
+    if (this.combined.length !== n) {
+      this.combined = new Float64Array(n);
+      this.termScores = new Float64Array(n);
+    }
+    const combined = this.combined.fill(0);
+    const termScores = this.termScores;
     let termWeight = 0;
     for (const term of compiled.terms) {
       termScores.fill(0);

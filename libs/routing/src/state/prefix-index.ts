@@ -20,6 +20,13 @@ interface Edge {
 
 const hasSlot = (mask: readonly number[], slot: number): boolean => (((mask[slot >>> 5] ?? 0) >>> (slot & 31)) & 1) === 1;
 
+/** A bit set holding just `slot`, sized for it (a leaf per routed request: no room to grow into). */
+function maskOf(slot: number): number[] {
+  const mask = new Array<number>((slot >>> 5) + 1).fill(0);
+  mask[slot >>> 5] = (1 << (slot & 31)) >>> 0;
+  return mask;
+}
+
 function setSlot(mask: number[], slot: number): void {
   const w = slot >>> 5;
   while (mask.length <= w) mask.push(0);
@@ -70,6 +77,8 @@ export class PrefixIndex implements FeedbackHooks {
   private readonly slots = new Map<string, number>();
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
+  /** The edges a record() walks, reused by every call (entries past the walk's length are stale). */
+  private readonly path: Edge[] = [];
 
   constructor(readonly maxBlocks: number) {
     if (!(maxBlocks >= 1)) throw new RangeError('maxBlocks must be at least 1');
@@ -128,29 +137,36 @@ export class PrefixIndex implements FeedbackHooks {
   record(hashes: readonly BlockHash[], engineId: string): void {
     if (hashes.length === 0) return;
     const slot = this.slotFor(engineId);
-    const path: Edge[] = [];
+    const path = this.path;
+    let depth = 0;
     let node = this.root;
     let pos = 0;
     while (pos < hashes.length) {
       const children = (node.children ??= new Map());
       const child = children.get(hashes[pos]!);
       if (child === undefined) {
-        const leaf: Edge = { hashes: hashes.slice(pos), mask: [], children: null, parent: node, older: null, newer: null };
-        setSlot(leaf.mask, slot);
+        const leaf: Edge = {
+          hashes: hashes.slice(pos),
+          mask: maskOf(slot),
+          children: null,
+          parent: node,
+          older: null,
+          newer: null,
+        };
         children.set(hashes[pos]!, leaf);
         this.blocks += leaf.hashes.length;
-        path.push(leaf);
+        path[depth++] = leaf;
         break;
       }
       const m = commonLength(child.hashes, hashes, pos);
       if (m < child.hashes.length) this.split(child, m);
       setSlot(child.mask, slot);
-      path.push(child);
+      path[depth++] = child;
       pos += m;
       node = child;
     }
     // Refresh leaf-first so every prefix ends up fresher than its continuations.
-    for (let i = path.length - 1; i >= 0; i--) this.touch(path[i]!);
+    for (let i = depth - 1; i >= 0; i--) this.touch(path[i]!);
     this.evict();
   }
 

@@ -14,15 +14,20 @@ export const leastRequestScorer = definePlugin({
     { additionalProperties: false },
   ),
   create: (params, env) => {
+    // Reused while the candidate count stays the same: the Router reads the scores before the next decision.
     let loads = new Float64Array(0);
+    let scores = new Float64Array(0);
     return {
       kind: 'scorer',
       type: 'least-request',
       name: env.name,
       score(_request, candidates) {
-        loads = new Float64Array(candidates.length);
+        if (loads.length !== candidates.length) {
+          loads = new Float64Array(candidates.length);
+          scores = new Float64Array(candidates.length);
+        }
         for (let i = 0; i < loads.length; i++) loads[i] = requestLoad(candidates[i]!, params.capacityAware);
-        return scoreLowerIsBetter(loads, candidates);
+        return scoreLowerIsBetter(loads, candidates, scores);
       },
       explain: (i) => `requests ${fmt(loads[i]!)}${params.capacityAware ? '/capacity' : ''}`,
     };

@@ -27,8 +27,14 @@ export const prefixCacheScorer = definePlugin({
   ),
   create: (params, env) => {
     const index = env.shared(`prefix-index/${params.maxBlocks}`, () => new PrefixIndex(params.maxBlocks));
+    // Buffers reused while the candidate count stays the same: the Router reads the scores (and explain() these) before
+    // the next decision.
     let depths: Int32Array = new Int32Array(0);
     let verdicts = new Uint8Array(0);
+    let loads = new Float64Array(0);
+    let loadScores = new Float64Array(0);
+    let scores = new Float64Array(0);
+    const ids: string[] = [];
     let total = 0;
     let guardedDepth = 0;
     let guardedEngine = '';
@@ -38,16 +44,20 @@ export const prefixCacheScorer = definePlugin({
       name: env.name,
       score(request, candidates) {
         const n = candidates.length;
-        const loads = new Float64Array(n);
+        if (loads.length !== n) {
+          depths = new Int32Array(n);
+          verdicts = new Uint8Array(n);
+          loads = new Float64Array(n);
+          loadScores = new Float64Array(n);
+          scores = new Float64Array(n);
+        }
         for (let i = 0; i < n; i++) loads[i] = requestLoad(candidates[i]!, params.capacityAware);
-        const loadScores = scoreLowerIsBetter(loads, candidates);
+        scoreLowerIsBetter(loads, candidates, loadScores);
         const { min, mean, sd } = loadStats(loads, candidates);
         const ceiling = mean + params.stdDevFactor * sd + 1e-9;
-        depths = index.match(
-          request.prefixHashes,
-          candidates.map((e) => e.id),
-        );
-        verdicts = new Uint8Array(n);
+        ids.length = n;
+        for (let i = 0; i < n; i++) ids[i] = candidates[i]!.id;
+        index.match(request.prefixHashes, ids, depths);
         total = request.prefixHashes.length;
         guardedDepth = 0;
         guardedEngine = '';
@@ -70,7 +80,7 @@ export const prefixCacheScorer = definePlugin({
         // Matches rank above every non-match (> 0.5), deeper first. The rest rank by load (≤ 0.5) only when nothing
         // matched: beside a match they score 0, so that in a weighted combination (min–max normalised per term) this
         // term says "the match, or nothing" and load is weighed once, by the load term, not twice.
-        const scores = new Float64Array(n);
+        scores.fill(0);
         for (let i = 0; i < n; i++) {
           if (verdicts[i] === Verdict.match) scores[i] = 0.5 + (0.5 * depths[i]!) / total;
           else if (!matched) scores[i] = 0.5 * loadScores[i]!;
