@@ -93,6 +93,8 @@ export function poissonWorkload(input: PoissonWorkloadInput): Workload {
   };
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 function* generate(o: PoissonWorkloadOptions): Generator<SimRequest> {
   const rng = new Rng(o.seed);
   // The document pool draws from its own stream, so changing it does not shift arrivals.
@@ -120,14 +122,12 @@ function* generate(o: PoissonWorkloadOptions): Generator<SimRequest> {
     fillTokens(prompt, shared, prompt.length, tokenSeed(rng), o.vocabSize);
     const outputTokens = o.outputTokens !== undefined ? Math.max(1, sampleLength(o.outputTokens, rng)) : undefined;
     const user = o.users !== undefined ? `user-${rng.int(0, o.users - 1)}` : undefined;
-    yield {
-      id: `r${n}`,
-      arrivalMs: t,
-      promptTokenIds: prompt,
-      ...(o.model !== undefined ? { model: o.model } : {}),
-      ...(outputTokens !== undefined ? { outputTokens } : {}),
-      ...(o.maxTokens !== undefined ? { maxTokens: o.maxTokens } : {}),
-      ...(user !== undefined ? { user } : {}),
-    };
+    // Optional fields only when set, in this order (one request per arrival: no spread of a temporary per field).
+    const request: Mutable<SimRequest> = { id: `r${n}`, arrivalMs: t, promptTokenIds: prompt };
+    if (o.model !== undefined) request.model = o.model;
+    if (outputTokens !== undefined) request.outputTokens = outputTokens;
+    if (o.maxTokens !== undefined) request.maxTokens = o.maxTokens;
+    if (user !== undefined) request.user = user;
+    yield request;
   }
 }
