@@ -720,8 +720,10 @@ export class EngineCore {
     this.waiting.unshift(seq);
   }
 
-  /** Longest cached prefix in whole blocks, at most (tokens − 1) tokens so the last token is recomputed. */
-  /** Returns the hit's length in blocks; the blocks are `hitScratch[0, length)`. */
+  /**
+   * Longest cached prefix in whole blocks, at most (tokens − 1) tokens so the last token is recomputed. Returns its
+   * length in blocks; the blocks are `hitScratch[0, length)`.
+   */
   private findCachedPrefix(seq: Sequence): number {
     const B = this.config.blockSize;
     const maxBlocks = Math.floor((seq.numTokens - 1) / B);
@@ -737,8 +739,9 @@ export class EngineCore {
   }
 
   /**
-   * Gives `seq` the blocks for `n` more tokens after its computed ones (and after `hits[0, hitCount)`, its prefix-cache hit,
-   * for a request being admitted), or returns false without changing anything when too few blocks are free.
+   * Gives `seq` the blocks for `n` more tokens after its computed ones (and after `hits[0, hitCount)`, its
+   * prefix-cache hit, for a request being admitted), or returns false without changing anything when too few blocks
+   * are free.
    * Full blocks covered by this step enter the prefix cache now (vLLM caches at allocation).
    */
   private allocateSlots(seq: Sequence, n: number, hits: readonly number[] | null, hitCount = 0): boolean {
@@ -840,7 +843,7 @@ export class EngineCore {
     const hasher = this.hasher;
     const extra = seq.adapter?.hashKey ?? 0;
     if (2 * upTo > seq.hashes.length) {
-      // First output block hashed: room for every block the request can fill.
+      // Past the array (an output block, or hashes dropped by cacheFullBlocks): room for every block it can fill.
       const grown = new Array<number>(2 * Math.floor((seq.numPromptTokens + seq.targetOutput) / B)).fill(0);
       for (let k = 0; k < 2 * j; k++) grown[k] = seq.hashes[k]!;
       seq.hashes = grown;
