@@ -533,8 +533,12 @@ export class EngineCore {
   snapshot(nowMs: number): EngineSnapshot {
     const running = new Set<string>();
     const waiting = new Set<string>();
-    for (const s of this.running) if (s.adapter) running.add(s.adapter.name);
-    for (const s of this.waiting) if (s.adapter) waiting.add(s.adapter.name);
+    // Requests name adapters only on a LoRA engine: without LoRA there is nothing to collect (a simulation
+    // takes a snapshot per engine every report interval, over batches of hundreds).
+    if (this.config.enableLora) {
+      for (const s of this.running) if (s.adapter) running.add(s.adapter.name);
+      for (const s of this.waiting) if (s.adapter) waiting.add(s.adapter.name);
+    }
     return {
       timeMs: nowMs,
       running: this.running.length,
