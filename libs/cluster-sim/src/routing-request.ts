@@ -4,8 +4,8 @@ import { type BlockHash, type RoutingRequest } from '@brix/routing';
 /**
  * The RoutingRequest the simulated gateway hands to routing. As in the gateway, prefix hashes are computed only
  * when a policy reads them, once: chained hashes over consecutive full blocks of the hasher's block size in prompt
- * tokens (what the engine model's `hashBlocks` gives, base-model root), so equal token prefixes give equal hash
- * chains. The adapter is not mixed in, as the gateway's byte hashes do not mix it either.
+ * tokens (the engine model's block hashes, base-model root, cut to 53 bits as routing's block hashes are), so
+ * equal token prefixes give equal hash chains. The adapter is not mixed in, as the gateway's byte hashes do not mix it either.
  */
 export class SimRoutingRequest implements RoutingRequest {
   private hashes: BlockHash[] | undefined;
@@ -25,6 +25,6 @@ export class SimRoutingRequest implements RoutingRequest {
   ) {}
 
   get prefixHashes(): readonly BlockHash[] {
-    return (this.hashes ??= this.hasher.hashChain(this.tokens));
+    return (this.hashes ??= this.hasher.hashChainNumbers(this.tokens));
   }
 }

@@ -139,6 +139,24 @@ export class BlockHasher {
     }
     return out;
   }
+
+  /**
+   * {@link hashChain} with each hash cut to its low 53 bits, as a number (exact in a double): for tables keyed
+   * by number, such as a router's prefix index, which only compare hashes.
+   */
+  hashChainNumbers(tokens: ArrayLike<number>, extraKey = 0): number[] {
+    const B = this.blockSize;
+    const out = new Array<number>(Math.floor(tokens.length / B));
+    let hi = this.rootHi;
+    let lo = this.rootLo;
+    for (let j = 0; j < out.length; j++) {
+      this.hashBlock(hi, lo, tokens, j * B, extraKey);
+      hi = this.hi;
+      lo = this.lo;
+      out[j] = (hi & 0x1fffff) * 0x100000000 + lo;
+    }
+    return out;
+  }
 }
 
 /**

@@ -35,6 +35,14 @@ describe('block hashes', () => {
     expect(hashToHex(0x1fn)).toBe('000000000000001f');
   });
 
+  it('give routing the same chain cut to 53 bits, as exact numbers', () => {
+    const hasher = new BlockHasher(16);
+    const prompt = tokens(200, 5);
+    const numbers = hasher.hashChainNumbers(prompt);
+    expect(numbers).toEqual(hasher.hashChain(prompt).map((h) => Number(h & ((1n << 53n) - 1n))));
+    for (const n of numbers) expect(Number.isSafeInteger(n) && n >= 0).toBe(true);
+  });
+
   it('hash in place without allocating a result per block', () => {
     const hasher = new BlockHasher(4);
     hasher.hashBlock(hasher.rootHi, hasher.rootLo, [1, 2, 3, 4, 5, 6, 7, 8], 4, 0);

@@ -69,7 +69,7 @@ describe('prefix hasher', () => {
 
   it('gives 200,000 distinct blocks 200,000 distinct hashes', () => {
     const h = createPrefixHasher(16);
-    const seen = new Set<bigint>();
+    const seen = new Set<number>();
     for (let i = 0; i < 200_000; i++) seen.add(of(h, `block ${i.toString(36).padStart(10, '.')}`)[0]!); // 16 bytes: one block each
     expect(seen.size).toBe(200_000);
   });

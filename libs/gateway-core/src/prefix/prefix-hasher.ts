@@ -95,8 +95,8 @@ export function createPrefixHasher(blockBytes = 128): PrefixHasher {
         b ^= b >>> 13;
         b = Math.imul(b, X3);
         b ^= b >>> 16;
-        // 53 bits: exact as a double, and one small BigInt.
-        hashes[i] = BigInt((b & 0x1fffff) * 0x100000000 + (a >>> 0));
+        // 53 bits: exact as a double.
+        hashes[i] = (b & 0x1fffff) * 0x100000000 + (a >>> 0);
       }
       return { hashes, bytes: size };
     },

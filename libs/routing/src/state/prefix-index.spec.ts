@@ -1,5 +1,6 @@
 import { Rng } from '@brix/clock';
 import { blocks, chain, engine, request } from '../testing/fixtures';
+import { type BlockHash } from '../types';
 import { PrefixIndex } from './prefix-index';
 
 const A = chain(blocks('a', 10));
@@ -9,7 +10,7 @@ const C = chain(blocks('c', 10));
 const XY = chain([...blocks('x', 5), ...blocks('y', 5)]);
 const XZ = chain([...blocks('x', 5), ...blocks('z', 5)]);
 
-const depths = (index: PrefixIndex, hashes: bigint[], ids: string[]) => [...index.match(hashes, ids)];
+const depths = (index: PrefixIndex, hashes: BlockHash[], ids: string[]) => [...index.match(hashes, ids)];
 
 describe('PrefixIndex', () => {
   it('matches the deepest prefix each engine served, block by block', () => {

@@ -36,10 +36,11 @@ export function context(seed = 1, now = 0): RoutingContext {
 }
 
 const MASK = (1n << 64n) - 1n;
+const LOW_53 = (1n << 53n) - 1n;
 
 /**
- * Chained 64-bit hashes of blocks named by `labels` (FNV-1a over the parent hash and the label), so two
- * prompts share hashes exactly as long as they share leading labels.
+ * Chained hashes of blocks named by `labels` (64-bit FNV-1a over the parent hash and the label, cut to 53
+ * bits as block hashes are), so two prompts share hashes exactly as long as they share leading labels.
  */
 export function chain(labels: readonly string[]): BlockHash[] {
   const out: BlockHash[] = [];
@@ -48,7 +49,7 @@ export function chain(labels: readonly string[]): BlockHash[] {
     let h = parent;
     for (let i = 0; i < label.length; i++) h = ((h ^ BigInt(label.charCodeAt(i))) * 0x100000001b3n) & MASK;
     h = ((h ^ 0xffn) * 0x100000001b3n) & MASK;
-    out.push(h);
+    out.push(Number(h & LOW_53));
     parent = h;
   }
   return out;

@@ -1,13 +1,13 @@
 import { createRouter } from '../../../create-router';
 import { type Router } from '../../../framework/router';
 import { blocks, chain, choose, context, engine, request } from '../../../testing/fixtures';
-import { type EngineView } from '../../../types';
+import { type BlockHash, type EngineView } from '../../../types';
 
 /** Document A: 20 blocks shared by every question about it; each question adds 3 blocks of its own. */
 const question = (q: string, doc = 'A', n = 20) => chain(blocks(doc, n, q, 3));
 
 /** Teaches the router that `engineId` served `hashes`, by routing them there (any strategy learns). */
-function teach(router: Router, engineId: string, hashes: bigint[]): void {
+function teach(router: Router, engineId: string, hashes: BlockHash[]): void {
   router.route(request({ prefixHashes: hashes }), [engine(engineId)], context(), 'least-request');
 }
 
