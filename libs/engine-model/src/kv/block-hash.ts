@@ -127,17 +127,7 @@ export class BlockHasher {
 
   /** Hashes of every full block of `tokens` under this hasher's root and `extraKey`, first block first. */
   hashChain(tokens: ArrayLike<number>, extraKey = 0): bigint[] {
-    const B = this.blockSize;
-    const out = new Array<bigint>(Math.floor(tokens.length / B));
-    let hi = this.rootHi;
-    let lo = this.rootLo;
-    for (let j = 0; j < out.length; j++) {
-      this.hashBlock(hi, lo, tokens, j * B, extraKey);
-      hi = this.hi;
-      lo = this.lo;
-      out[j] = hashToBigInt(hi, lo);
-    }
-    return out;
+    return this.chain(tokens, extraKey, hashToBigInt);
   }
 
   /**
@@ -145,15 +135,19 @@ export class BlockHasher {
    * by number, such as a router's prefix index, which only compare hashes.
    */
   hashChainNumbers(tokens: ArrayLike<number>, extraKey = 0): number[] {
+    return this.chain(tokens, extraKey, (hi, lo) => (hi & 0x1fffff) * 0x100000000 + lo);
+  }
+
+  private chain<T>(tokens: ArrayLike<number>, extraKey: number, value: (hi: number, lo: number) => T): T[] {
     const B = this.blockSize;
-    const out = new Array<number>(Math.floor(tokens.length / B));
+    const out = new Array<T>(Math.floor(tokens.length / B));
     let hi = this.rootHi;
     let lo = this.rootLo;
     for (let j = 0; j < out.length; j++) {
       this.hashBlock(hi, lo, tokens, j * B, extraKey);
       hi = this.hi;
       lo = this.lo;
-      out[j] = (hi & 0x1fffff) * 0x100000000 + lo;
+      out[j] = value(hi, lo);
     }
     return out;
   }
