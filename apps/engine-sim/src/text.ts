@@ -1,4 +1,5 @@
-import { type TokenSource, stringKey32 } from '@brix/engine-model';
+import { stringKey32 } from '@brix/block-hash';
+import { type TokenSource } from '@brix/engine-model';
 import { type Tokenizer } from '@brix/tokenizer';
 
 /**

@@ -1,7 +1,7 @@
 import { Rng, type TimerHandle, VirtualClock } from '@brix/clock';
 import { BrixError } from '@brix/contracts';
+import { BlockHasher } from '@brix/block-hash';
 import {
-  BlockHasher,
   type EngineConfig,
   type EngineSnapshot,
   type FinishedRequest,

@@ -1,4 +1,4 @@
-import { type BlockHasher } from '@brix/engine-model';
+import { type BlockHasher } from '@brix/block-hash';
 import { type BlockHash, type RoutingRequest } from '@brix/routing';
 
 /**

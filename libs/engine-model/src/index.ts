@@ -40,14 +40,5 @@ export {
   uniformTokenSource,
 } from './output';
 export { type KvEvent, type KvEventBatch, toContractKvEvent } from './kv/events';
-export {
-  BlockHasher,
-  type BlockHashParts,
-  bigIntToHashParts,
-  hashBlocks,
-  hashToBigInt,
-  hashToHex,
-  stringKey32,
-} from './kv/block-hash';
 export { BlockPool } from './kv/block-pool';
 export { type Adapter, AdapterSet } from './lora/adapters';

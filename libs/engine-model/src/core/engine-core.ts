@@ -1,7 +1,7 @@
 import { Rng } from '@brix/clock';
 import { BadRequestError, ConflictError, ModelNotFoundError } from '@brix/contracts';
 import { type ResolvedEngineConfig } from '../config';
-import { BlockHasher, hashToBigInt } from '../kv/block-hash';
+import { BlockHasher, hashToBigInt } from '@brix/block-hash';
 import { BlockPool } from '../kv/block-pool';
 import { type KvEvent, KvEventRecorder } from '../kv/events';
 import { LatencyModel, StepWork } from '../latency/step-time';

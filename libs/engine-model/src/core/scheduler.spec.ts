@@ -1,5 +1,5 @@
 import { BadRequestError, ConflictError, ModelNotFoundError } from '@brix/contracts';
-import { hashBlocks } from '../kv/block-hash';
+import { hashBlocks } from '@brix/block-hash';
 import { StepWork } from '../latency/step-time';
 import { harness, toks } from '../spec-support';
 

@@ -1,5 +1,5 @@
 import { type KvCacheEvent } from '@brix/contracts';
-import { hashToBigInt, hashToHex } from './block-hash';
+import { hashToBigInt, hashToHex } from '@brix/block-hash';
 
 /**
  * vLLM's KV-cache events (vllm/distributed/kv_events.py), with its field meanings; hashes are unsigned 64-bit

@@ -1,4 +1,4 @@
-import { stringKey32 } from '../kv/block-hash';
+import { stringKey32 } from '@brix/block-hash';
 
 /** A LoRA adapter known to the engine. */
 export interface Adapter {

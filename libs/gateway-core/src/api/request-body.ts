@@ -62,7 +62,6 @@ const enum Place {
   Message,
   /** `messages[i].content`: a string, or a list of parts. */
   Content,
-  Parts,
   Part,
   /** `…content[j].text`, and `prompt[k]` / `input[k]`: a string here is prompt text. */
   Text,

@@ -1,3 +1,4 @@
+import { BlockHasher } from '@brix/block-hash';
 import { type BlockHash } from '@brix/routing';
 import { writeSpanText } from '../api/request-body';
 import { type TextPiece } from '../api/schemas';
@@ -9,10 +10,9 @@ import { type TextPiece } from '../api/schemas';
  * exact BPE costs ≈100 ms on a 220 KB prompt, hashing well under 1 ms, and the prefix index only needs
  * equality of prefixes. A trailing partial block is not hashed (it cannot be a shared full block yet).
  *
- * The hash runs in plain 32-bit integer arithmetic over the block's 32-bit words, two lanes with different
- * round functions (murmur3's and xxh32's), each lane seeded by the previous block's. The hashes are the
- * process's own (they depend on the platform's byte order): the index that compares them is in the same
- * process.
+ * The hash is @brix/block-hash's chain (the engine model's, for token blocks) over the block's 32-bit words,
+ * cut to 53 bits: plain integer arithmetic, nothing allocated per block. The hashes are the process's own (the
+ * words depend on the platform's byte order): the index that compares them is in the same process.
  */
 export interface PrefixHasher {
   readonly blockBytes: number;
@@ -28,19 +28,11 @@ export interface PromptDigest {
   readonly bytes: number;
 }
 
-// Lane seeds ("brix" and the golden ratio) and the two round functions' constants.
-const SEED_A = 0x62726978;
-const SEED_B = 0x9e3779b9 | 0;
-const M1 = 0xcc9e2d51 | 0;
-const M2 = 0x1b873593;
-const X1 = 0x9e3779b1 | 0;
-const X2 = 0x85ebca77 | 0;
-const X3 = 0xc2b2ae3d | 0;
-
 export function createPrefixHasher(blockBytes = 128): PrefixHasher {
   if (!Number.isInteger(blockBytes) || blockBytes < 4 || blockBytes % 4 !== 0)
     throw new RangeError(`prefix block size must be a positive multiple of 4 bytes, not ${blockBytes}`);
   const wordsPerBlock = blockBytes >>> 2;
+  const chain = new BlockHasher(wordsPerBlock);
   // Prompts are written into one reused buffer (a fresh one per prompt would put every prompt over 128 KB
   // into V8's large-object space, which costs more than the hashing), read as 32-bit words: its own
   // ArrayBuffer, so the word view is aligned.
@@ -63,41 +55,9 @@ export function createPrefixHasher(blockBytes = 128): PrefixHasher {
         else if (source) size = writeSpanText(source, p, scratch, size);
         else throw new Error('a prompt piece lies in a body that was not given');
       }
+      // The chained block hash the engine model uses for token blocks, here over the prompt's 32-bit words.
       const blocks = Math.floor(size / blockBytes);
-      const hashes = new Array<BlockHash>(blocks);
-      let a = SEED_A;
-      let b = SEED_B;
-      for (let i = 0, w = 0; i < blocks; i++) {
-        for (const end = w + wordsPerBlock; w < end; w++) {
-          const k = words[w]!;
-          // murmur3_32 round
-          let m = Math.imul(k, M1);
-          m = (m << 15) | (m >>> 17);
-          a ^= Math.imul(m, M2);
-          a = (a << 13) | (a >>> 19);
-          a = (Math.imul(a, 5) + 0xe6546b64) | 0;
-          // xxh32 round
-          b = (b + Math.imul(k, X2)) | 0;
-          b = (b << 13) | (b >>> 19);
-          b = Math.imul(b, X1);
-        }
-        // Finalise each lane (murmur3's fmix32, xxh32's avalanche), each mixed into the other.
-        a ^= blockBytes;
-        a = (a + b) | 0;
-        a ^= a >>> 16;
-        a = Math.imul(a, 0x85ebca6b);
-        a ^= a >>> 13;
-        a = Math.imul(a, 0xc2b2ae35);
-        a ^= a >>> 16;
-        b = (b + a) | 0;
-        b ^= b >>> 15;
-        b = Math.imul(b, X2);
-        b ^= b >>> 13;
-        b = Math.imul(b, X3);
-        b ^= b >>> 16;
-        // 53 bits: exact as a double.
-        hashes[i] = (b & 0x1fffff) * 0x100000000 + (a >>> 0);
-      }
+      const hashes = chain.hashChainNumbers(words.subarray(0, blocks * wordsPerBlock));
       return { hashes, bytes: size };
     },
   };

@@ -6,6 +6,9 @@
  * 64-bit hash built from two 32-bit murmur3-style lanes, so the chaining semantics match vLLM's while the
  * values do not (no consumer can recompute vLLM's values from token ids anyway, except with sha256_cbor).
  * Hashes stay as two uint32 halves on the hot path; `bigint` appears only at the API edge.
+ *
+ * The same chain serves whoever hashes blocks of 32-bit integers: the engine model (token ids), the simulated
+ * router (token ids, `hashChainNumbers`) and the gateway (the 32-bit words of a prompt's UTF-8 bytes).
  */
 
 /** A block hash as two unsigned 32-bit halves. */

@@ -1,0 +1,2 @@
+// Public surface of @brix/block-hash.
+export * from './block-hash';
