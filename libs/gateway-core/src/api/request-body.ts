@@ -169,15 +169,7 @@ class Scanner {
       const start = this.pos;
       this.value(inner, innerPath, depth);
       if (place === Place.Root && key !== undefined) this.members.set(key, { start, end: this.pos });
-      this.space();
-      const c = this.buf[this.pos];
-      this.pos++;
-      if (c === 0x7d) return;
-      if (c !== 0x2c) {
-        this.pos--;
-        this.fail("expected ',' or '}' in an object");
-      }
-      this.space();
+      if (this.closes(0x7d, "expected ',' or '}' in an object")) return;
     }
   }
 
@@ -192,16 +184,22 @@ class Scanner {
     const inner = elementPlace(place);
     for (let index = 0; ; index++) {
       this.value(inner, inner === Place.Other ? '' : `${path}.${index}`, depth);
-      this.space();
-      const c = this.buf[this.pos];
-      this.pos++;
-      if (c === 0x5d) return;
-      if (c !== 0x2c) {
-        this.pos--;
-        this.fail("expected ',' or ']' in an array");
-      }
-      this.space();
+      if (this.closes(0x5d, "expected ',' or ']' in an array")) return;
     }
+  }
+
+  /** After a member or element: moves past `close` (true: the container ends) or a comma (false), else fails. */
+  private closes(close: number, what: string): boolean {
+    this.space();
+    const c = this.buf[this.pos];
+    if (c === close) {
+      this.pos++;
+      return true;
+    }
+    if (c !== 0x2c) this.fail(what);
+    this.pos++;
+    this.space();
+    return false;
   }
 
   /** A member name; decoded only inside objects whose member names matter (else undefined). */
